@@ -1,0 +1,279 @@
+"""The crawl stage: claim URLs from the frontier, fetch them politely, commit in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from voidx.clock import now_ts
+from voidx.collect.fetch import FetchResult, HttpFetcher
+from voidx.collect.frontier import Frontier, FrontierItem, PageOutcome, load_body
+from voidx.collect.links import page_links
+from voidx.collect.robots import RobotsCache
+from voidx.collect.urls import canonicalize, host_of
+from voidx.config import Config, CrawlConfig, SourceConfig
+from voidx.errors import UsageError
+from voidx.store import InterruptedRun, Run, Store
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+BATCH_SIZE = 32
+FLUSH_EVERY_S = 0.25
+
+
+@dataclass
+class CrawlOptions:
+    """Command-line overrides; None means: take the config's value."""
+
+    urls: list[str] = field(default_factory=list)
+    source: str | None = None
+    max_pages: int | None = None
+    max_depth: int | None = None
+    concurrency: int | None = None
+    per_host: int | None = None
+    delay_s: float | None = None
+    allow: list[str] = field(default_factory=list)
+    deny: list[str] = field(default_factory=list)
+    ignore_robots: bool = False
+    user_agent: str | None = None
+    render: str | None = None
+
+
+@dataclass
+class CrawlStats:
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    pages_unchanged: int = 0
+    pages_skipped: int = 0
+    bytes: int = 0
+    queued: int = 0
+    cycles_resumed: int = 0
+    cycles_finished: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        elapsed = time.perf_counter() - self.started
+        return {
+            "pages_fetched": self.pages_fetched, "pages_failed": self.pages_failed,
+            "pages_unchanged": self.pages_unchanged, "pages_skipped": self.pages_skipped,
+            "queued": self.queued, "bytes": self.bytes,
+            "cycles_resumed": self.cycles_resumed, "cycles_finished": self.cycles_finished,
+            "elapsed_s": round(elapsed, 3),
+            "pages_per_s": round(self.pages_fetched / elapsed, 1) if elapsed > 0 else 0.0,
+        }
+
+
+def plan_sources(config: Config, options: CrawlOptions) -> list[SourceConfig]:
+    """The sources one ``voidx crawl`` invocation covers."""
+    if options.urls:
+        seeds = []
+        for url in options.urls:
+            canonical = canonicalize(url)
+            if canonical is None:
+                raise UsageError(f"URL: not an http(s) URL: {url!r}")
+            seeds.append(canonical)
+        if options.source:
+            base = config.source(options.source)
+            return [base.model_copy(update={"start_urls": seeds})]
+        by_host: dict[str, list[str]] = {}
+        for url in seeds:
+            by_host.setdefault(host_of(url), []).append(url)
+        known = {host_of(u): s for s in config.sources for u in s.start_urls}
+        return [known[h].model_copy(update={"start_urls": urls}) if h in known
+                else SourceConfig(name=h, start_urls=urls) for h, urls in by_host.items()]
+    if options.source:
+        return [config.source(options.source)]
+    if not config.sources:
+        raise UsageError("nothing to crawl: give URLs or add [[sources]] to voidx.toml")
+    return list(config.sources)
+
+
+def crawl(store: Store, config: Config, run: Run, options: CrawlOptions,
+          as_of: str | None = None, progress: Callable[[CrawlStats], None] | None = None
+          ) -> dict[str, Any]:
+    """Crawl every planned source; returns the summary counters (also put on ``run``)."""
+    sources = plan_sources(config, options)
+    stats = CrawlStats()
+    try:
+        for source in sources:
+            asyncio.run(_SourceCrawl(store, config.crawl, config.project.user_agent, source,
+                                     run, options, as_of, stats, progress).crawl())
+    finally:
+        stats.queued = sum(Frontier(store, s.name, run.id).pending() for s in sources)
+        run.counters.update(stats.as_dict())
+    return stats.as_dict()
+
+
+class _SourceCrawl:
+    def __init__(self, store: Store, crawl_cfg: CrawlConfig, user_agent: str,
+                 source: SourceConfig, run: Run, options: CrawlOptions, as_of: str | None,
+                 stats: CrawlStats, progress: Callable[[CrawlStats], None] | None) -> None:
+        if (options.render or source.render) != "http":
+            raise UsageError(f"source {source.name}: render = "
+                             f"{options.render or source.render!r} needs the browser "
+                             "collector, which is not available yet; use render = \"http\"")
+        self.store, self.source, self.run, self.as_of = store, source, run, as_of
+        self.stats, self.progress = stats, progress
+        self.max_pages = options.max_pages or source.max_pages or crawl_cfg.max_pages
+        self.max_depth = (options.max_depth if options.max_depth is not None
+                          else source.max_depth if source.max_depth is not None
+                          else crawl_cfg.max_depth)
+        self.concurrency = options.concurrency or crawl_cfg.concurrency
+        self.per_host = options.per_host or crawl_cfg.per_host
+        self.delay_s = options.delay_s if options.delay_s is not None else crawl_cfg.delay_s
+        self.obey_robots = crawl_cfg.obey_robots and not options.ignore_robots
+        self.allow = [re.compile(p) for p in (options.allow or source.allow)]
+        self.deny = [re.compile(p) for p in (options.deny or source.deny)]
+        self.hosts = {host_of(u) for u in source.start_urls}
+        self.fetcher = HttpFetcher(
+            user_agent=options.user_agent or user_agent, timeout_s=crawl_cfg.timeout_s,
+            retries=crawl_cfg.retries, max_body_bytes=crawl_cfg.max_body_bytes,
+            per_host=self.per_host)
+        self.robots = RobotsCache(self._get_robots, options.user_agent or user_agent)
+        self.frontier = Frontier(store, source.name, run.id, lease_s=crawl_cfg.lease_s)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_next: dict[str, float] = {}
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._outcomes: list[PageOutcome] = []
+        self._busy = 0
+        self._stop = asyncio.Event()
+
+    async def _get_robots(self, url: str) -> tuple[int | None, bytes]:
+        result = await self.fetcher.fetch(url)
+        return result.status, result.body
+
+    async def crawl(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stop.set)
+        seeds = [u for u in (canonicalize(s) for s in self.source.start_urls) if u]
+        if self.frontier.begin_cycle(seeds):
+            self.stats.cycles_resumed += 1
+            logger.info("resuming crawl cycle {} of {}", self.frontier.cycle_id, self.source.name)
+        budget = self.max_pages - self.frontier.done_in_cycle()
+        queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
+        last_flush = time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                low = queue.qsize() < self.concurrency
+                if self._outcomes and (low or len(self._outcomes) >= BATCH_SIZE
+                                       or time.perf_counter() - last_flush > FLUSH_EVERY_S):
+                    self._flush()  # also makes the links found so far claimable
+                    last_flush = time.perf_counter()
+                claimed = 0
+                if budget > 0 and low:
+                    items = self.frontier.claim(min(self.concurrency * 2 - queue.qsize(), budget))
+                    claimed, budget = len(items), budget - len(items)
+                    for item in items:
+                        queue.put_nowait(item)
+                if queue.empty() and self._busy == 0 and not self._outcomes and not claimed:
+                    break
+                await asyncio.sleep(0.002)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._flush()
+            self.frontier.release_own()
+            await self.fetcher.aclose()
+        if self._stop.is_set():
+            raise InterruptedRun(f"crawl of {self.source.name} interrupted")
+        if budget <= 0 or not self.frontier.pending():
+            self.frontier.finish_cycle()
+            self.stats.cycles_finished += 1
+
+    def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        self.frontier.record(batch)
+        if self.progress:
+            self.progress(self.stats)
+
+    async def _worker(self, queue: asyncio.Queue[FrontierItem]) -> None:
+        while True:
+            item = await queue.get()
+            self._busy += 1
+            try:
+                outcome = await self._visit(item)
+            finally:
+                self._busy -= 1
+            self._count(outcome)
+            self._outcomes.append(outcome)
+
+    def _count(self, o: PageOutcome) -> None:
+        if o.status == "done":
+            self.stats.pages_fetched += 1
+            self.stats.pages_unchanged += int(o.unchanged)
+            self.stats.bytes += o.bytes
+        elif o.status == "failed":
+            self.stats.pages_failed += 1
+            logger.bind(url=o.item.url, error=o.error).warning("failed {}: {}", o.item.url, o.error)
+        else:
+            self.stats.pages_skipped += 1
+
+    async def _visit(self, item: FrontierItem) -> PageOutcome:
+        if self.obey_robots and not await self.robots.allowed(item.url):
+            return PageOutcome(item, "skipped_robots", error="disallowed by robots.txt")
+        host = host_of(item.url)
+        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with slot:
+            await self._polite_wait(item.url, host)
+            result = await self.fetcher.fetch(item.url, etag=item.etag,
+                                              last_modified=item.last_modified)
+        return self._outcome(item, result)
+
+    async def _polite_wait(self, url: str, host: str) -> None:
+        delay = self.delay_s
+        if self.obey_robots:
+            delay = max(delay, await self.robots.crawl_delay(url))
+        if delay <= 0:
+            return
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            wait = self._host_next.get(host, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._host_next[host] = time.monotonic() + delay
+
+    def _outcome(self, item: FrontierItem, r: FetchResult) -> PageOutcome:
+        fetched_at = self.as_of or now_ts()
+        o = PageOutcome(item, "done" if (r.ok or r.not_modified) else "failed",
+                        fetched_at=fetched_at, status_code=r.status, final_url=r.final_url,
+                        content_type=r.content_type or None, elapsed_ms=r.elapsed_ms,
+                        error=r.error, bytes=len(r.body),
+                        etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"))
+        body: bytes | None = None
+        if r.not_modified and item.content_hash:
+            o.content_hash, o.unchanged = item.content_hash, True
+            body = load_body(self.store, item.content_hash)
+        elif r.ok and r.body:
+            o.content_hash = hashlib.blake2b(r.body, digest_size=16).hexdigest()
+            o.unchanged = o.content_hash == item.content_hash
+            o.body = body = r.body
+        if body is not None and (o.content_type or "text/html").startswith(HTML_TYPES) \
+                and item.depth < self.max_depth:
+            self._route_links(o, page_links(body, r.final_url or item.url))
+        return o
+
+    def _route_links(self, o: PageOutcome, links: list[str]) -> None:
+        follow, filtered = [], []
+        for url in links:
+            if host_of(url) not in self.hosts:
+                continue
+            if (self.allow and not any(p.search(url) for p in self.allow)) \
+                    or any(p.search(url) for p in self.deny):
+                filtered.append(url)
+            else:
+                follow.append(url)
+        o.links, o.filtered_links = tuple(follow), tuple(filtered)

@@ -1,0 +1,113 @@
+"""One page in, one extraction out: merge structured data and selector rules into a record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from selectolax.lexbor import LexborHTMLParser
+
+from voidx.collect.urls import canonicalize
+from voidx.config import SourceConfig
+from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
+from voidx.extract.record import ProductRecord
+from voidx.extract.selectors import apply_rules
+from voidx.extract.structured import jsonld_products, microdata_products, opengraph_product
+
+# Bump when extraction changes what it produces: pages are extracted again.
+EXTRACTOR_VERSION = 1
+STRUCTURED = ("jsonld", "microdata", "opengraph")
+
+
+@dataclass
+class Extraction:
+    status: str  # ok | no_product | quarantined
+    record: ProductRecord | None = None
+    method: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None) -> Extraction:
+    tree = LexborHTMLParser(html)
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    jsonld = jsonld_products(tree)
+    if jsonld:
+        candidates.append(("jsonld", _main_product(jsonld, url)))
+    microdata = microdata_products(tree)
+    if microdata:
+        candidates.append(("microdata", _main_product(microdata, url)))
+    og = opengraph_product(tree)
+    if og:
+        candidates.append(("opengraph", og))
+    selected = apply_rules(tree, source.selectors) if source and source.selectors else {}
+    if selected:
+        if source is not None and source.prefer == "selectors":
+            candidates.insert(0, ("selectors", selected))
+        else:
+            candidates.append(("selectors", selected))
+    if not candidates:
+        return Extraction("no_product", reason="no structured product data and no selector match")
+
+    merged: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for method, values in candidates:
+        for key, value in values.items():
+            if key not in merged and value not in (None, "", []):
+                merged[key], provenance[key] = value, method
+    if not merged.get("name"):
+        if not any(m in STRUCTURED[:2] for m, _ in candidates):
+            return Extraction("no_product", reason="selectors matched but no product name")
+        return Extraction("quarantined", reason="product data without a name",
+                          provenance=provenance)
+    # The record's method is where its name and price came from (the main source).
+    method = provenance.get("price", provenance["name"])
+    try:
+        record = _build(merged, url, method, tree)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return Extraction("quarantined", method=method, provenance=provenance,
+                          reason=f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return Extraction("ok", record=record, method=method, provenance=provenance)
+
+
+def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any]:
+    """The product this page is about: the one whose URL matches, else the first with a price."""
+    page = canonicalize(url)
+    for product in products:
+        if product.get("url") and canonicalize(str(product["url"]), url) == page:
+            return product
+    return next((p for p in products if p.get("price") is not None), products[0])
+
+
+def _build(values: dict[str, Any], url: str, method: str, tree: LexborHTMLParser
+           ) -> ProductRecord:
+    price, currency = parse_price(values.get("price"), _str(values.get("currency")))
+    canonical = tree.css_first('link[rel="canonical"][href]')
+    record_url = canonicalize(canonical.attributes["href"] or "", url) if canonical else None
+    gtin = clean_text(values.get("gtin"))
+    gtin = gtin if gtin and gtin.isdigit() and gtin_ok(gtin) else None
+    rating = values.get("rating")
+    count = values.get("review_count")
+    image = clean_text(values.get("image"))
+    return ProductRecord(
+        url=record_url or canonicalize(url) or url,
+        name=clean_text(values.get("name")) or "",
+        price=price,
+        currency=currency if price is not None else None,
+        availability=parse_availability(values.get("availability")),
+        sku=clean_text(values.get("sku")),
+        gtin=gtin,
+        brand=clean_text(values.get("brand")),
+        category=clean_text(values.get("category")),
+        rating=parse_price(rating)[0] if rating not in (None, "") else None,
+        review_count=int(parse_price(count)[0] or 0) if count not in (None, "") else None,
+        image=canonicalize(image, url) if image else None,
+        method=method,  # type: ignore[arg-type]
+    )
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

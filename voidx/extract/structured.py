@@ -1,0 +1,204 @@
+"""schema.org Product data a page carries: JSON-LD, microdata, OpenGraph product tags.
+
+Each reader returns flat candidate dicts with raw values (keys of the product record);
+normalisation and validation happen in ``voidx.extract.extractor``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel", "vehicle",
+                 "car", "book"}
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+def _type_names(value: object) -> set[str]:
+    names = value if isinstance(value, list) else [value]
+    return {str(n).rsplit("/", 1)[-1].lower() for n in names if n}
+
+
+# -- JSON-LD ---------------------------------------------------------------------------------
+def jsonld_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    products = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        data = _load_json(script.text(deep=True))
+        if data is None:
+            continue
+        for node in _walk(data):
+            if _type_names(node.get("@type")) & PRODUCT_TYPES:
+                products.append(_flatten_jsonld(node))
+    return products
+
+
+def _load_json(text: str) -> Any:
+    text = text.strip().removeprefix("<!--").removesuffix("-->").strip()
+    text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
+    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
+        try:
+            return json.loads(attempt, strict=False)
+        except json.JSONDecodeError:
+            continue
+    return None
+
+
+def _walk(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk(item)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _walk(data["@graph"])
+
+
+def _name_of(value: Any) -> Any:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return value.get("name") or value.get("@id")
+    return value
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
+    offers = node.get("offers")
+    offer = _pick_offer(offers)
+    rating = node.get("aggregateRating") if isinstance(node.get("aggregateRating"), dict) else {}
+    image = _first(node.get("image"))
+    gtin = next((node.get(k) for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8", "ean")
+                 if node.get(k)), None)
+    price = offer.get("price")
+    if price is None:
+        price = offer.get("lowPrice")
+    spec = offer.get("priceSpecification")
+    if price is None and isinstance(spec, dict | list):
+        spec = _first(spec)
+        price = spec.get("price") if isinstance(spec, dict) else None
+        offer.setdefault("priceCurrency", spec.get("priceCurrency") if isinstance(spec, dict)
+                         else None)
+    return {
+        "name": node.get("name"),
+        "url": node.get("url") or offer.get("url"),
+        "price": price,
+        "currency": offer.get("priceCurrency"),
+        "availability": offer.get("availability"),
+        "sku": node.get("sku") or offer.get("sku"),
+        "gtin": gtin,
+        "brand": _name_of(node.get("brand")),
+        "category": _name_of(node.get("category")),
+        "rating": rating.get("ratingValue"),
+        "review_count": rating.get("reviewCount") or rating.get("ratingCount"),
+        "image": image.get("url") if isinstance(image, dict) else image,
+    }
+
+
+def _pick_offer(offers: Any) -> dict[str, Any]:
+    if isinstance(offers, dict) and _type_names(offers.get("@type")) & {"aggregateoffer"} \
+            and isinstance(offers.get("offers"), list) and offers.get("lowPrice") is None:
+        offers = offers["offers"]
+    if isinstance(offers, list):
+        offers = next((o for o in offers if isinstance(o, dict)
+                       and (o.get("price") is not None or o.get("lowPrice") is not None)),
+                      offers[0] if offers else {})
+    return dict(offers) if isinstance(offers, dict) else {}
+
+
+# -- microdata -------------------------------------------------------------------------------
+def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    products = []
+    for scope in tree.css("[itemscope][itemtype]"):
+        if not _type_names((scope.attributes.get("itemtype") or "").split()) & PRODUCT_TYPES:
+            continue
+        if scope.attributes.get("itemprop") is not None and _owner(scope) is not None:
+            continue  # a product nested as a property of another item (e.g. isRelatedTo)
+        props = _item_props(scope)
+        offer = _first(props.get("offers")) or {}
+        offer = offer if isinstance(offer, dict) else {}
+        rating = _first(props.get("aggregateRating")) or {}
+        rating = rating if isinstance(rating, dict) else {}
+        products.append({
+            "name": _first(props.get("name")),
+            "url": _first(props.get("url")),
+            "price": _first(offer.get("price") or offer.get("lowPrice") or props.get("price")),
+            "currency": _first(offer.get("priceCurrency") or props.get("priceCurrency")),
+            "availability": _first(offer.get("availability") or props.get("availability")),
+            "sku": _first(props.get("sku") or offer.get("sku")),
+            "gtin": _first(props.get("gtin13") or props.get("gtin") or props.get("gtin14")
+                           or props.get("gtin12") or props.get("gtin8")),
+            "brand": _name_of(_first(props.get("brand"))),
+            "category": _first(props.get("category")),
+            "rating": _first(rating.get("ratingValue")),
+            "review_count": _first(rating.get("reviewCount") or rating.get("ratingCount")),
+            "image": _first(props.get("image")),
+        })
+    return products
+
+
+def _owner(node: LexborNode) -> LexborNode | None:
+    parent = node.parent
+    while parent is not None and parent.tag != "-undef":
+        if parent.attributes.get("itemscope") is not None or "itemscope" in parent.attributes:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _item_props(scope: LexborNode) -> dict[str, list[Any]]:
+    props: dict[str, list[Any]] = {}
+    for node in scope.css("[itemprop]"):
+        owner = _owner(node)
+        if owner is None or owner.mem_id != scope.mem_id:
+            continue
+        value: Any
+        if "itemscope" in node.attributes:
+            value = _item_props(node)
+            value = {k: _first(v) for k, v in value.items()}
+        else:
+            value = _prop_value(node)
+        for name in (node.attributes.get("itemprop") or "").split():
+            props.setdefault(name, []).append(value)
+    return props
+
+
+def _prop_value(node: LexborNode) -> str | None:
+    attrs = node.attributes
+    if "content" in attrs:
+        return attrs["content"]
+    for tag, attr in (("meta", "content"), ("a", "href"), ("link", "href"), ("img", "src"),
+                      ("source", "src"), ("time", "datetime"), ("data", "value"),
+                      ("meter", "value")):
+        if node.tag == tag and attrs.get(attr) is not None:
+            return attrs[attr]
+    return node.text(deep=True, separator=" ")
+
+
+# -- OpenGraph -------------------------------------------------------------------------------
+def opengraph_product(tree: LexborHTMLParser) -> dict[str, Any]:
+    meta: dict[str, str] = {}
+    for node in tree.css("meta[property], meta[name]"):
+        key = (node.attributes.get("property") or node.attributes.get("name") or "").lower()
+        if key.startswith(("og:", "product:")) and key not in meta:
+            meta[key] = node.attributes.get("content") or ""
+    if not meta.get("product:price:amount") and meta.get("og:type", "").lower() != "product":
+        return {}
+    return {
+        "name": meta.get("og:title"),
+        "url": meta.get("og:url"),
+        "price": meta.get("product:price:amount") or meta.get("og:price:amount"),
+        "currency": meta.get("product:price:currency") or meta.get("og:price:currency"),
+        "availability": meta.get("product:availability") or meta.get("og:availability"),
+        "brand": meta.get("product:brand"),
+        "sku": meta.get("product:retailer_item_id"),
+        "image": meta.get("og:image"),
+    }
