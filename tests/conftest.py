@@ -50,10 +50,10 @@ def shop(_shop_server: DemoShopServer) -> DemoShopServer:
 
 
 def project_config(shop_url: str, **crawl: Any) -> str:
-    crawl_lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in crawl.items())
+    crawl_lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in
+                          {"concurrency": 8, **crawl}.items())
     return rf'''
 [crawl]
-concurrency = 8
 {crawl_lines}
 [[sources]]
 name = "shop"

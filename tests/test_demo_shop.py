@@ -19,6 +19,8 @@ from voidx.demo import Catalog, DemoShopServer, Product, ShopSite, start_demo_sh
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
+# These override conftest's shared 120-product shop: the assertions below are about the
+# 300-product catalog that demos and benchmarks use.
 @pytest.fixture(scope="module")
 def shop() -> Iterator[DemoShopServer]:
     server = start_demo_shop(n_products=300)

@@ -8,6 +8,7 @@ store, records the run, maps errors to exit codes and prints JSON or a rich rend
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,9 @@ def execute(ctx: typer.Context, command: str, args: dict[str, Any],
         if partial:
             code = EXIT_PARTIAL
         emit(app_ctx, result, render)
+    except BrokenPipeError:
+        # The reader went away (`voidx export ... | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (KeyboardInterrupt, InterruptedRun):
         err.print("[yellow]interrupted:[/yellow] work done so far is saved; run the command "
                   "again to continue", highlight=False)

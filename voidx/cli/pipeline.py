@@ -21,7 +21,7 @@ from voidx.cli.app import (
 )
 from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl
 from voidx.config import Settings
-from voidx.errors import NotAvailableError
+from voidx.errors import StageError
 from voidx.etl.warehouse import load_pending
 from voidx.extract.stage import extract_pending
 from voidx.intel.prices import analyze, list_alerts
@@ -74,7 +74,10 @@ def crawl_cmd(
 
 
 def _crawl_done(summary: dict[str, Any], run: Run) -> dict[str, Any]:
-    if summary["pages_failed"] and summary["pages_fetched"]:
+    if summary["pages_failed"] and not summary["pages_fetched"]:
+        raise StageError(f"every page failed ({summary['pages_failed']}); "
+                         "see `voidx export pages` for the errors", stage="crawl", run_id=run.id)
+    if summary["pages_failed"]:
         run.counters["_partial"] = True
     return summary
 

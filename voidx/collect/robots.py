@@ -1,7 +1,8 @@
 """robots.txt per origin with protego: fetched once per run, Crawl-delay honoured.
 
-Following RFC 9309: a 4xx robots.txt allows everything; a 5xx or unreachable one
-disallows everything until it can be read.
+Following RFC 9309: a 4xx robots.txt allows everything; a 5xx one disallows everything.
+When the host cannot be reached at all, pages are tried anyway so that their fetch reports
+the real error (the page would fail the same way).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class RobotsCache:
                 rules: Protego | bool
                 if status is not None and 200 <= status < 300:
                     rules = Protego.parse(body.decode("utf-8", errors="replace"))
-                elif status is not None and 400 <= status < 500:
+                elif status is None or 400 <= status < 500:
                     rules = True
                 else:
                     rules = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
 import time
 from collections import Counter
@@ -240,7 +241,7 @@ class DemoShopServer:
         return self
 
     def serve_forever(self, on_ready: Callable[[DemoShopServer], None] | None = None) -> None:
-        """Serve in the calling thread until Ctrl-C or ``stop()``; ``on_ready`` runs once listening."""
+        """Serve in the calling thread until Ctrl-C, SIGTERM or ``stop()``; ``on_ready`` runs once listening."""
         if self._loop is not None:
             raise RuntimeError("the demo shop server is already running")
         loop = asyncio.new_event_loop()
@@ -250,6 +251,10 @@ class DemoShopServer:
             loop.close()
             self._loop = None
             raise
+        if threading.current_thread() is threading.main_thread():
+            # `kill` should stop the shop as cleanly as Ctrl-C does.
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGTERM, loop.stop)
         try:
             if on_ready is not None:
                 on_ready(self)

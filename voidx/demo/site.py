@@ -531,8 +531,8 @@ class ShopSite:
         micro = p.template == "microdata"
         name, brand = _esc(p.name), _esc(p.brand)
 
-        def prop(name: str) -> str:
-            return f' itemprop="{name}"' if micro else ""
+        def prop(field: str) -> str:
+            return f' itemprop="{field}"' if micro else ""
 
         price = self._price_html(offer, p.currency)
         offer_meta = ""
@@ -548,7 +548,6 @@ class ShopSite:
                     offer_meta += f'<meta itemprop="price" content="{amount}">'
                 else:
                     price = price.replace('<span class="price">', f'<span class="price" itemprop="price" content="{amount}">')
-        rating = ""
         if p.review_count:
             if micro:
                 rating = (

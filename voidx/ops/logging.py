@@ -12,6 +12,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -28,7 +29,9 @@ LOG_FILE = "voidx.jsonl"
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     values = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 6}
-    return sorted(values, key=len, reverse=True)
+    # A secret can reach a message URL-encoded (in a query string, say).
+    encoded = {quote(v, safe="") for v in values} | {quote_plus(v) for v in values}
+    return sorted(values | encoded, key=len, reverse=True)
 
 
 def mask(text: str, secrets: list[str] | None = None) -> str:
