@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from voidx.store import InterruptedRun, RunLedger, RunTracker, Store, migrations
 from voidx.errors import StoreError
+from voidx.store import InterruptedRun, RunLedger, RunTracker, Store, migrations
 
 
 def test_fresh_store_has_every_migration_and_wal(tmp_path: Path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from voidx.cli import project  # noqa: I001,F401  (registration order = help order)
-from voidx.cli import pipeline  # noqa: F401
-from voidx.cli import output  # noqa: F401
+from voidx.cli import (
+    output,  # noqa: F401
+    pipeline,  # noqa: F401
+    project,  # noqa: F401  (registration order = help order)
+)
 from voidx.cli.app import app
 
 # Global options may also be written after the command (`voidx demo --json`).
@@ -16,7 +18,7 @@ _GLOBAL_VALUED = {"--project", "--db", "--config", "--log-level", "--as-of"}
 
 def hoist_global_options(argv: list[str]) -> list[str]:
     """Move global options found after the command name in front of it."""
-    commands = set(app.registered_commands and [c.name for c in app.registered_commands])
+    commands = {c.name for c in app.registered_commands if c.name}
     try:
         at = next(i for i, a in enumerate(argv) if a in commands)
     except StopIteration:

@@ -10,14 +10,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from voidx.cli.app import (
-    EXIT_FAILED,
     app,
     app_context,
     err,
     execute,
     out,
     render_summary,
-    report_error,
 )
 from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl
 from voidx.config import Settings

@@ -102,7 +102,8 @@ class HttpFetcher:
                                      status=response.status_code,
                                      headers={k.lower(): v for k, v in response.headers.items()})
                 if result.content_type.startswith(KEEP_BODY_TYPES) or not result.content_type:
-                    chunks, size = [], 0
+                    chunks: list[bytes] = []
+                    size = 0
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > self.max_body_bytes:
@@ -111,7 +112,7 @@ class HttpFetcher:
                             break
                         chunks.append(chunk)
                     result.body = b"".join(chunks)
-                if result.status >= 400 and result.error is None:
+                if response.status_code >= 400 and result.error is None:
                     result.error = f"HTTP {result.status}"
                 retry_after = _retry_after(response.headers.get("retry-after"))
         except httpx.TooManyRedirects:

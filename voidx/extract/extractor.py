@@ -105,7 +105,7 @@ def _build(values: dict[str, Any], url: str, method: str, tree: LexborHTMLParser
         rating=parse_price(rating)[0] if rating not in (None, "") else None,
         review_count=int(parse_price(count)[0] or 0) if count not in (None, "") else None,
         image=canonicalize(image, url) if image else None,
-        method=method,  # type: ignore[arg-type]
+        method=method,
     )
 
 

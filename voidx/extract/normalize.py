@@ -15,15 +15,13 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "kr": "SEK", "lei": "RON", "руб": "RUB", "Fr.": "CHF", "CHF": "CHF",
 }
 ISO_CODES = frozenset(
-    "USD EUR GBP JPY CNY INR RUB KRW TRY UAH ILS VND THB PHP PLN CZK HUF SEK NOK DKK CHF CAD AUD "
-    "NZD HKD SGD BRL MXN ZAR RON BGN AED SAR MYR IDR TWD ARS CLP COP PEN EGP NGN KES".split())
+    ["USD", "EUR", "GBP", "JPY", "CNY", "INR", "RUB", "KRW", "TRY", "UAH", "ILS", "VND", "THB", "PHP", "PLN", "CZK", "HUF", "SEK", "NOK", "DKK", "CHF", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "ZAR", "RON", "BGN", "AED", "SAR", "MYR", "IDR", "TWD", "ARS", "CLP", "COP", "PEN", "EGP", "NGN", "KES"])
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len,
                                                                  reverse=True)))
 _CODE_RE = re.compile(r"\b([A-Z]{3})\b")
 _NUMBER_RE = re.compile(r"\d[\d\s.,'\u00a0\u202f]*")
 
-AVAILABILITY_PHRASES: list[tuple[re.Pattern[str], Availability]] = [
-    (re.compile(p, re.IGNORECASE), value) for p, value in [
+_PHRASES: list[tuple[str, Availability]] = [
         (r"pre-?order|precompra|vorbestell|précommande|preordine", "preorder"),
         (r"out of stock|outofstock|sold out|soldout|unavailable|not available|discontinued|"
          r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
@@ -31,8 +29,8 @@ AVAILABILITY_PHRASES: list[tuple[re.Pattern[str], Availability]] = [
         (r"in stock|instock|in_stock|available|only \d+ left|limitedavailability|auf lager|"
          r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
          r"onlineonly", "in_stock"),
-    ]
 ]
+AVAILABILITY_PHRASES = [(re.compile(p, re.IGNORECASE), value) for p, value in _PHRASES]
 
 
 def parse_price(value: object, currency_hint: str | None = None
@@ -74,7 +72,7 @@ def _parse_number(raw: str) -> float | None:
         return None
     last_dot, last_comma = digits.rfind("."), digits.rfind(",")
     if last_dot >= 0 and last_comma >= 0:
-        decimal_sep = "." if last_dot > last_comma else ","
+        decimal_sep: str | None = "." if last_dot > last_comma else ","
     elif last_dot >= 0 or last_comma >= 0:
         sep = "." if last_dot >= 0 else ","
         tail = digits.rsplit(sep, 1)[1]

@@ -26,8 +26,8 @@ def _apply(tree: LexborHTMLParser, rule: str | dict[str, str]) -> str | None:
     node = tree.css_first(spec["css"])
     if node is None:
         return None
-    attr = spec.get("attr")
-    raw = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
+    wanted = spec.get("attr")
+    raw = node.attributes.get(wanted) if wanted else node.text(deep=True, separator=" ")
     if raw is None:
         return None
     text = re.sub(r"\s+", " ", raw).strip()

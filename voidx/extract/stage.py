@@ -74,8 +74,11 @@ def _extract_one(store: Store, page: dict[str, Any], source: SourceConfig | None
                  ) -> tuple[Any, ...]:
     body = load_body(store, page["content_hash"])
     if body is None:
-        result_status, method, record, provenance = "quarantined", None, None, {}
-        reason = "page body missing from the store"
+        method: str | None = None
+        record: str | None = None
+        provenance: dict[str, str] = {}
+        result_status = "quarantined"
+        reason: str | None = "page body missing from the store"
     else:
         result = extract_page(body, page["url"], source)
         result_status, method, provenance, reason = (result.status, result.method,

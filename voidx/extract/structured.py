@@ -74,7 +74,8 @@ def _first(value: Any) -> Any:
 def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
     offers = node.get("offers")
     offer = _pick_offer(offers)
-    rating = node.get("aggregateRating") if isinstance(node.get("aggregateRating"), dict) else {}
+    rating: dict[str, Any] = (node["aggregateRating"]
+                              if isinstance(node.get("aggregateRating"), dict) else {})
     image = _first(node.get("image"))
     gtin = next((node.get(k) for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8", "ean")
                  if node.get(k)), None)

@@ -12,8 +12,8 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from loguru import logger
 

@@ -52,7 +52,7 @@ def write_export(store: Store, table: str, fmt: str, out: TextIO) -> int:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif fmt == "json":
         out.write("[")
-        for count, row in enumerate(rows, start=1):  # noqa: B007
+        for count, row in enumerate(rows, start=1):
             out.write(("," if count > 1 else "") + "\n" + json.dumps(row, ensure_ascii=False))
         out.write("\n]\n" if count else "]\n")
     else:

@@ -130,5 +130,5 @@ class RunTracker:
         self.ledger.finish(run, "partial" if partial else "ok")
 
 
-class InterruptedRun(Exception):  # noqa: N818 - reads better at the raise site
+class InterruptedRun(Exception):
     """A stage stopped on Ctrl-C / SIGTERM after committing what it had."""
