@@ -47,6 +47,23 @@ class CrawlConfig(_Model):
     max_body_bytes: int = Field(10_000_000, ge=1024)
     obey_robots: bool = True
     lease_s: float = Field(300.0, gt=0)
+    autothrottle: bool = True
+    autothrottle_target: float | None = Field(None, gt=0)  # default: per_host
+    max_delay_s: float = Field(60.0, ge=0)
+    proxies: list[str] = []
+    proxy_mode: Literal["rotate", "sticky"] = "rotate"
+    browser_path: str | None = None
+    browser_pages: int = Field(4, ge=1, le=64)
+    browser_timeout_s: float = Field(30.0, gt=0)
+    browser_wait: Literal["networkidle", "load", "domcontentloaded"] = "networkidle"
+
+    @field_validator("proxies")
+    @classmethod
+    def _proxy_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"not an http(s) proxy URL: {url!r}")
+        return urls
 
 
 SelectorRule = str | dict[str, str]
@@ -58,6 +75,9 @@ class SourceConfig(_Model):
     allow: list[str] = []
     deny: list[str] = []
     render: Literal["http", "browser", "auto"] = "http"
+    wait_for: str | None = None  # CSS selector the browser waits for
+    sitemaps: bool = True
+    recrawl_after_s: float = Field(0.0, ge=0)  # 0: every known URL is revisited each cycle
     max_pages: int | None = Field(None, ge=1)
     max_depth: int | None = Field(None, ge=0)
     llm: Literal["never", "fallback", "always"] = "never"
@@ -324,6 +344,10 @@ retries = 3             # for timeouts, connection errors, 429 and 5xx; never fo
 max_pages = 10000       # per source and cycle, unless the source says otherwise
 max_depth = 10
 obey_robots = true
+autothrottle = true     # adapt the per-host delay to latency; back off on 429/503
+# proxies = ["http://user:pass@proxy1:8080", "http://proxy2:8080"]
+# proxy_mode = "rotate" # rotate per request | sticky per host
+# browser_path = "/usr/bin/chromium"   # for render = "browser" / "auto"
 
 [analyze]
 price_change_pct = 10.0 # a price move at least this large (in %) is a price_drop / price_spike
@@ -337,7 +361,9 @@ name = "shop"
 start_urls = ["http://127.0.0.1:8000/"]
 allow = ["/category/", "/product/"]   # regexes; a URL must match one (if any are given)
 deny = ["\\\\?sort="]                  # regexes; a URL matching one is skipped
-render = "http"                        # http | browser | auto
+render = "http"                        # http | browser | auto (browser only for app shells)
+sitemaps = true                        # seed from robots.txt Sitemap: lines or /sitemap.xml
+recrawl_after_s = 0                    # revisit known URLs after this many seconds (0: every run)
 max_pages = 2000
 llm = "never"                          # never | fallback | always
 prefer = "structured"                  # structured | selectors: which wins when both give a field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -38,17 +39,21 @@ def crawl_cmd(
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight."),
     per_host: int = typer.Option(None, "--per-host", min=1, help="Requests in flight per host."),
     delay: float = typer.Option(None, "--delay", min=0, help="Seconds between requests to a host."),
-    render: str = typer.Option(None, "--render", help="http (browser and auto: later release)."),
+    render: str = typer.Option(None, "--render", help="http, browser (Chromium via Playwright) "
+                               "or auto (the browser only for pages that need JavaScript)."),
     allow: list[str] = typer.Option(None, "--allow", help="Follow only URLs matching a regex."),
     deny: list[str] = typer.Option(None, "--deny", help="Never follow URLs matching a regex."),
     ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Do not obey robots.txt."),
     user_agent: str = typer.Option(None, "--user-agent", help="User-Agent header to send."),
+    proxy_file: Path = typer.Option(None, "--proxy-file", help="Proxies, one URL per line "
+                                    "(rotated per request, or sticky per host by config)."),
 ) -> None:
     """Fetch pages into the store: resumes an interrupted cycle, else revisits and discovers."""
     options = CrawlOptions(urls=urls or [], source=source, max_pages=max_pages,
                            max_depth=max_depth, concurrency=concurrency, per_host=per_host,
                            delay_s=delay, allow=allow or [], deny=deny or [],
-                           ignore_robots=ignore_robots, user_agent=user_agent, render=render)
+                           ignore_robots=ignore_robots, user_agent=user_agent, render=render,
+                           proxy_file=proxy_file)
     show_progress = sys.stderr.isatty() and not app_context(ctx).json
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:

@@ -8,17 +8,24 @@ import hashlib
 import re
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
-from voidx.clock import now_ts
+from voidx.clock import format_ts, now_ts, parse_ts
+from voidx.collect.browser import BrowserFetcher, needs_browser
 from voidx.collect.fetch import FetchResult, HttpFetcher
 from voidx.collect.frontier import Frontier, FrontierItem, PageOutcome, load_body
 from voidx.collect.links import page_links
+from voidx.collect.proxies import ProxyPool, read_proxy_file
 from voidx.collect.robots import RobotsCache
+from voidx.collect.sitemaps import discover
+from voidx.collect.throttle import HostThrottle
 from voidx.collect.urls import canonicalize, host_of
 from voidx.config import Config, CrawlConfig, SourceConfig
 from voidx.errors import UsageError
@@ -27,6 +34,7 @@ from voidx.store import InterruptedRun, Run, Store
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 BATCH_SIZE = 32
 FLUSH_EVERY_S = 0.25
+RENDERERS = ("http", "browser", "auto")
 
 
 @dataclass
@@ -45,6 +53,7 @@ class CrawlOptions:
     ignore_robots: bool = False
     user_agent: str | None = None
     render: str | None = None
+    proxy_file: Path | None = None
 
 
 @dataclass
@@ -53,26 +62,45 @@ class CrawlStats:
     pages_failed: int = 0
     pages_unchanged: int = 0
     pages_skipped: int = 0
+    pages_rendered: int = 0
     bytes: int = 0
     queued: int = 0
+    retries: int = 0
+    sitemap_urls: int = 0
     cycles_resumed: int = 0
     cycles_finished: int = 0
+    status_codes: Counter[str] = field(default_factory=Counter)
+    proxies: dict[str, dict[str, object]] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
     def as_dict(self) -> dict[str, Any]:
         elapsed = time.perf_counter() - self.started
-        return {
+        summary: dict[str, Any] = {
             "pages_fetched": self.pages_fetched, "pages_failed": self.pages_failed,
             "pages_unchanged": self.pages_unchanged, "pages_skipped": self.pages_skipped,
-            "queued": self.queued, "bytes": self.bytes,
+            "pages_rendered": self.pages_rendered, "queued": self.queued, "bytes": self.bytes,
+            "retries": self.retries, "sitemap_urls": self.sitemap_urls,
             "cycles_resumed": self.cycles_resumed, "cycles_finished": self.cycles_finished,
+            "status_codes": dict(sorted(self.status_codes.items())),
             "elapsed_s": round(elapsed, 3),
             "pages_per_s": round(self.pages_fetched / elapsed, 1) if elapsed > 0 else 0.0,
         }
+        if self.proxies:
+            summary["proxies"] = self.proxies
+        return summary
 
 
 def plan_sources(config: Config, options: CrawlOptions) -> list[SourceConfig]:
     """The sources one ``voidx crawl`` invocation covers."""
+    if options.render is not None and options.render not in RENDERERS:
+        raise UsageError(f"--render: expected one of {', '.join(RENDERERS)}, "
+                         f"got {options.render!r}")
+    for pattern in (*options.allow, *options.deny):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"--allow/--deny: bad regular expression {pattern!r}: {exc}"
+                             ) from None
     if options.urls:
         seeds = []
         for url in options.urls:
@@ -88,7 +116,8 @@ def plan_sources(config: Config, options: CrawlOptions) -> list[SourceConfig]:
             by_host.setdefault(host_of(url), []).append(url)
         known = {host_of(u): s for s in config.sources for u in s.start_urls}
         return [known[h].model_copy(update={"start_urls": urls}) if h in known
-                else SourceConfig(name=h, start_urls=urls) for h, urls in by_host.items()]
+                else SourceConfig(name=h, start_urls=urls, sitemaps=False)
+                for h, urls in by_host.items()]
     if options.source:
         return [config.source(options.source)]
     if not config.sources:
@@ -101,27 +130,32 @@ def crawl(store: Store, config: Config, run: Run, options: CrawlOptions,
           ) -> dict[str, Any]:
     """Crawl every planned source; returns the summary counters (also put on ``run``)."""
     sources = plan_sources(config, options)
+    proxy_urls = (read_proxy_file(options.proxy_file) if options.proxy_file
+                  else config.crawl.proxies)
+    proxies = ProxyPool.from_urls(proxy_urls, config.crawl.proxy_mode)
     stats = CrawlStats()
     try:
         for source in sources:
             asyncio.run(_SourceCrawl(store, config.crawl, config.project.user_agent, source,
-                                     run, options, as_of, stats, progress).crawl())
+                                     run, options, as_of, stats, progress, proxies).crawl())
     finally:
         stats.queued = sum(Frontier(store, s.name, run.id).pending() for s in sources)
-        run.counters.update(stats.as_dict())
+        if proxies is not None:
+            stats.proxies = proxies.stats()
+        run.counters.update({k: v for k, v in stats.as_dict().items()
+                             if isinstance(v, int | float)})
     return stats.as_dict()
 
 
 class _SourceCrawl:
     def __init__(self, store: Store, crawl_cfg: CrawlConfig, user_agent: str,
                  source: SourceConfig, run: Run, options: CrawlOptions, as_of: str | None,
-                 stats: CrawlStats, progress: Callable[[CrawlStats], None] | None) -> None:
-        if (options.render or source.render) != "http":
-            raise UsageError(f"source {source.name}: render = "
-                             f"{options.render or source.render!r} needs the browser "
-                             "collector, which is not available yet; use render = \"http\"")
+                 stats: CrawlStats, progress: Callable[[CrawlStats], None] | None,
+                 proxies: ProxyPool | None) -> None:
         self.store, self.source, self.run, self.as_of = store, source, run, as_of
+        self.cfg = crawl_cfg
         self.stats, self.progress = stats, progress
+        self.render = options.render or source.render
         self.max_pages = options.max_pages or source.max_pages or crawl_cfg.max_pages
         self.max_depth = (options.max_depth if options.max_depth is not None
                           else source.max_depth if source.max_depth is not None
@@ -133,32 +167,57 @@ class _SourceCrawl:
         self.allow = [re.compile(p) for p in (options.allow or source.allow)]
         self.deny = [re.compile(p) for p in (options.deny or source.deny)]
         self.hosts = {host_of(u) for u in source.start_urls}
+        agent = options.user_agent or user_agent
         self.fetcher = HttpFetcher(
-            user_agent=options.user_agent or user_agent, timeout_s=crawl_cfg.timeout_s,
-            retries=crawl_cfg.retries, max_body_bytes=crawl_cfg.max_body_bytes,
-            per_host=self.per_host)
-        self.robots = RobotsCache(self._get_robots, options.user_agent or user_agent)
+            user_agent=agent, timeout_s=crawl_cfg.timeout_s, retries=crawl_cfg.retries,
+            max_body_bytes=crawl_cfg.max_body_bytes, concurrency=self.concurrency,
+            per_host=self.per_host, proxies=proxies)
+        self.browser = (BrowserFetcher(executable=crawl_cfg.browser_path, user_agent=agent,
+                                       pages=crawl_cfg.browser_pages,
+                                       timeout_s=crawl_cfg.browser_timeout_s,
+                                       wait=crawl_cfg.browser_wait, wait_for=source.wait_for)
+                        if self.render != "http" else None)
+        self.robots = RobotsCache(self._get_any, agent)
         self.frontier = Frontier(store, source.name, run.id, lease_s=crawl_cfg.lease_s)
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._host_next: dict[str, float] = {}
-        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._throttles: dict[str, HostThrottle] = {}
         self._outcomes: list[PageOutcome] = []
+        self._known: set[str] = set()  # URLs already in the frontier: links to them are no news
         self._busy = 0
         self._stop = asyncio.Event()
 
-    async def _get_robots(self, url: str) -> tuple[int | None, bytes]:
-        result = await self.fetcher.fetch(url)
-        return result.status, result.body
+    async def _get_any(self, url: str) -> tuple[int | None, bytes]:
+        result = await self.fetcher.fetch(url, any_body=True)
+        return (result.status if result.error is None or result.status else None), result.body
 
+    # -- the loop -------------------------------------------------------------------------
     async def crawl(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self._crawl()
+        finally:
+            await self.fetcher.aclose()
+            if self.browser is not None:
+                await self.browser.aclose()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    async def _crawl(self) -> None:
         seeds = [u for u in (canonicalize(s) for s in self.source.start_urls) if u]
-        if self.frontier.begin_cycle(seeds):
+        fresh_after = None
+        if self.source.recrawl_after_s > 0:
+            now = parse_ts(self.as_of) if self.as_of else parse_ts(now_ts())
+            fresh_after = format_ts(now - timedelta(seconds=self.source.recrawl_after_s))
+        if self.frontier.begin_cycle(seeds, fresh_after=fresh_after):
             self.stats.cycles_resumed += 1
             logger.info("resuming crawl cycle {} of {}", self.frontier.cycle_id, self.source.name)
+        elif self.source.sitemaps:
+            await self._seed_from_sitemaps(seeds)
+        self._known = self.frontier.known_urls()
         budget = self.max_pages - self.frontier.done_in_cycle()
         queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
@@ -185,12 +244,22 @@ class _SourceCrawl:
             await asyncio.gather(*workers, return_exceptions=True)
             self._flush()
             self.frontier.release_own()
-            await self.fetcher.aclose()
         if self._stop.is_set():
             raise InterruptedRun(f"crawl of {self.source.name} interrupted")
         if budget <= 0 or not self.frontier.pending():
             self.frontier.finish_cycle()
             self.stats.cycles_finished += 1
+
+    async def _seed_from_sitemaps(self, seeds: list[str]) -> None:
+        declared: list[str] = []
+        for seed in seeds[:1]:
+            if self.obey_robots:
+                declared = await self.robots.sitemaps(seed)
+            urls = await discover(self._get_any, seed, declared)
+            follow, _ = self._route(urls)
+            self.frontier.add(follow, depth=1, priority=5)
+            self.stats.sitemap_urls += len(follow)
+            logger.bind(urls=len(follow)).info("sitemaps listed {} URLs to crawl", len(follow))
 
     def _flush(self) -> None:
         if not self._outcomes:
@@ -215,43 +284,58 @@ class _SourceCrawl:
         if o.status == "done":
             self.stats.pages_fetched += 1
             self.stats.pages_unchanged += int(o.unchanged)
+            self.stats.pages_rendered += int(o.renderer == "browser")
             self.stats.bytes += o.bytes
         elif o.status == "failed":
             self.stats.pages_failed += 1
             logger.bind(url=o.item.url, error=o.error).warning("failed {}: {}", o.item.url, o.error)
         else:
             self.stats.pages_skipped += 1
+        if o.status_code is not None:
+            self.stats.status_codes[str(o.status_code)] += 1
 
+    # -- one URL --------------------------------------------------------------------------
     async def _visit(self, item: FrontierItem) -> PageOutcome:
         if self.obey_robots and not await self.robots.allowed(item.url):
             return PageOutcome(item, "skipped_robots", error="disallowed by robots.txt")
         host = host_of(item.url)
-        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        slot = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        throttle = await self._throttle(item.url, host)
         async with slot:
-            await self._polite_wait(item.url, host)
-            result = await self.fetcher.fetch(item.url, etag=item.etag,
-                                              last_modified=item.last_modified)
+            if self.render == "browser":
+                assert self.browser is not None
+                await throttle.wait()
+                result = await self.browser.fetch(item.url)
+            else:
+                result = await self.fetcher.fetch(item.url, etag=item.etag,
+                                                  last_modified=item.last_modified,
+                                                  throttle=throttle)
+                if self.render == "auto" and result.ok and result.body \
+                        and result.content_type.startswith(HTML_TYPES) \
+                        and needs_browser(result.body):
+                    assert self.browser is not None
+                    result = await self.browser.fetch(item.url)
+        self.stats.retries += result.attempts - 1
         return self._outcome(item, result)
 
-    async def _polite_wait(self, url: str, host: str) -> None:
-        delay = self.delay_s
-        if self.obey_robots:
-            delay = max(delay, await self.robots.crawl_delay(url))
-        if delay <= 0:
-            return
-        lock = self._host_locks.setdefault(host, asyncio.Lock())
-        async with lock:
-            wait = self._host_next.get(host, 0.0) - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._host_next[host] = time.monotonic() + delay
+    async def _throttle(self, url: str, host: str) -> HostThrottle:
+        throttle = self._throttles.get(host)
+        if throttle is None:
+            floor = self.delay_s
+            if self.obey_robots:
+                floor = max(floor, await self.robots.crawl_delay(url))
+            throttle = self._throttles.setdefault(host, HostThrottle(
+                min_delay_s=floor, max_delay_s=self.cfg.max_delay_s,
+                target_concurrency=self.cfg.autothrottle_target or self.per_host,
+                adaptive=self.cfg.autothrottle))
+        return throttle
 
     def _outcome(self, item: FrontierItem, r: FetchResult) -> PageOutcome:
         fetched_at = self.as_of or now_ts()
         o = PageOutcome(item, "done" if (r.ok or r.not_modified) else "failed",
                         fetched_at=fetched_at, status_code=r.status, final_url=r.final_url,
                         content_type=r.content_type or None, elapsed_ms=r.elapsed_ms,
-                        error=r.error, bytes=len(r.body),
+                        error=r.error, bytes=len(r.body), renderer=r.renderer,
                         etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"))
         body: bytes | None = None
         if r.not_modified and item.content_hash:
@@ -263,17 +347,21 @@ class _SourceCrawl:
             o.body = body = r.body
         if body is not None and (o.content_type or "text/html").startswith(HTML_TYPES) \
                 and item.depth < self.max_depth:
-            self._route_links(o, page_links(body, r.final_url or item.url))
+            o.links, o.filtered_links = (tuple(x) for x in self._route(
+                page_links(body, r.final_url or item.url)))
         return o
 
-    def _route_links(self, o: PageOutcome, links: list[str]) -> None:
+    def _route(self, links: list[str]) -> tuple[list[str], list[str]]:
+        """New same-host links split into (to follow, filtered out by allow/deny)."""
         follow, filtered = [], []
+        known = self._known
         for url in links:
-            if host_of(url) not in self.hosts:
+            if url in known or host_of(url) not in self.hosts:
                 continue
+            known.add(url)
             if (self.allow and not any(p.search(url) for p in self.allow)) \
                     or any(p.search(url) for p in self.deny):
                 filtered.append(url)
             else:
                 follow.append(url)
-        o.links, o.filtered_links = tuple(follow), tuple(filtered)
+        return follow, filtered

@@ -56,8 +56,11 @@ class Frontier:
         self.cycle_id = 0
 
     # -- cycles ---------------------------------------------------------------------------
-    def begin_cycle(self, seeds: list[str]) -> bool:
-        """Resume the source's unfinished cycle or start a new one; True if resumed."""
+    def begin_cycle(self, seeds: list[str], fresh_after: str | None = None) -> bool:
+        """Resume the source's unfinished cycle or start a new one; True if resumed.
+
+        A new cycle queues every known URL again, except those fetched after ``fresh_after``.
+        """
         self.release_stale()
         row = self.store.query(
             "SELECT id FROM crawl_cycles WHERE source = ? AND finished_at IS NULL"
@@ -75,8 +78,10 @@ class Frontier:
                 self.cycle_id = cur.lastrowid
                 conn.execute(
                     "UPDATE frontier SET status = 'queued', cycle_id = ?, attempts = 0,"
-                    " claimed_by = NULL, lease_until = NULL WHERE source = ?",
-                    (self.cycle_id, self.source))
+                    " claimed_by = NULL, lease_until = NULL WHERE source = ?"
+                    " AND (? IS NULL OR url NOT IN"
+                    "      (SELECT url FROM pages WHERE source = ? AND fetched_at > ?))",
+                    (self.cycle_id, self.source, fresh_after, self.source, fresh_after))
                 resumed = False
             for url in seeds:
                 conn.execute(
@@ -86,6 +91,18 @@ class Frontier:
                     " WHERE frontier.status = 'queued'",
                     (url, self.source, self.cycle_id, now))
         return resumed
+
+    def add(self, urls: list[str], *, depth: int, priority: int = 0) -> None:
+        now = now_ts()
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO frontier (url, source, depth, priority, status, cycle_id,"
+                " discovered_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                [(u, self.source, depth, priority, self.cycle_id, now) for u in urls])
+
+    def known_urls(self) -> set[str]:
+        return {r[0] for r in self.store.execute("SELECT url FROM frontier WHERE source = ?",
+                                                 (self.source,))}
 
     def finish_cycle(self) -> None:
         self.store.execute("UPDATE crawl_cycles SET finished_at = ? WHERE id = ?",
@@ -176,7 +193,7 @@ class Frontier:
             conn.execute(
                 "INSERT OR IGNORE INTO bodies (hash, compression, size, body)"
                 " VALUES (?, 'zlib', ?, ?)",
-                (o.content_hash, len(o.body), zlib.compress(o.body, 6)))
+                (o.content_hash, len(o.body), zlib.compress(o.body, 1)))
         conn.execute(
             "INSERT INTO fetches (run_id, cycle_id, url, source, fetched_at, status_code,"
             " content_type, content_hash, unchanged, renderer, bytes, elapsed_ms, error)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAM = re.compile(
@@ -23,6 +24,12 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     url = url.strip()
     if base is not None:
         url = urljoin(base, url)
+    return _canonical_absolute(url)
+
+
+@lru_cache(maxsize=131_072)
+def _canonical_absolute(url: str) -> str | None:
+    # Cached: the same navigation links recur on every page of a site.
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -43,6 +50,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
+@lru_cache(maxsize=131_072)
 def host_of(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
