@@ -98,3 +98,31 @@ def test_second_crawl_starts_a_new_cycle(tmp_path: Path, slow_shop: DemoShopServ
         assert conn.execute("SELECT COUNT(*) FROM crawl_cycles").fetchone()[0] == 2
         assert conn.execute("SELECT COUNT(DISTINCT url) FROM fetches WHERE cycle_id = 2"
                             ).fetchone()[0] == 20
+
+
+def test_ctrl_c_stops_cleanly_after_committing(tmp_path: Path,
+                                               slow_shop: DemoShopServer) -> None:
+    project = make_project(tmp_path / "p", slow_shop)
+    db = project / ".voidx" / "voidx.db"
+    proc = voidx_process(project, "--json", "crawl")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists() and len(fetched_urls(db)) >= 40:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+        assert conn.execute("SELECT COUNT(*) FROM frontier WHERE status = 'claimed'"
+                            ).fetchone()[0] == 0
+        done = conn.execute("SELECT COUNT(*) FROM frontier WHERE status = 'done'").fetchone()[0]
+    assert done == len(fetched_urls(db)) >= 40
+    resumed = voidx_process(project, "--json", "crawl")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert json.loads(out)["cycles_resumed"] == 1
+    urls = fetched_urls(db)
+    assert len(urls) == len(set(urls))

@@ -26,15 +26,21 @@ _SHELL_ROOT = re.compile(r'<div[^>]+id=["\'](?:root|app|__next|__nuxt|main-app)[
                          re.I)
 
 
+INSTALL_HINT = ("install it (Debian/Ubuntu: `apt-get install chromium`) or set [crawl] "
+                "browser_path to a Chromium/Chrome executable")
+
+
 def find_browser(configured: str | None) -> str:
-    for candidate in (configured, "/usr/bin/chromium", shutil.which("chromium"),
+    """The browser to drive: the configured one, else the system's Chromium."""
+    if configured:
+        if Path(configured).exists():
+            return configured
+        raise UsageError(f"browser_path {configured!r} does not exist: {INSTALL_HINT}")
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"),
                       shutil.which("chromium-browser"), shutil.which("google-chrome")):
         if candidate and Path(candidate).exists():
             return candidate
-    raise UsageError(
-        "render = \"browser\" needs Chromium: install it (Debian/Ubuntu: `apt-get install "
-        "chromium`) or set [crawl] browser_path to the browser's executable; also "
-        "`pip install 'voidx[browser]'` for Playwright")
+    raise UsageError(f"rendering with a browser needs Chromium: {INSTALL_HINT}")
 
 
 def needs_browser(html: bytes) -> bool:
