@@ -106,7 +106,7 @@ def test_proxy_file(tmp_path: Path) -> None:
     path.write_text("# office\nhttp://u:p@10.0.0.1:3128\n\n10.0.0.2:8080  # bare\n")
     assert read_proxy_file(path) == ["http://u:p@10.0.0.1:3128", "http://10.0.0.2:8080"]
     path.write_text("socks5://10.0.0.3:1080\n")
-    with pytest.raises(ConfigError, match="proxies.txt line 1"):
+    with pytest.raises(ConfigError, match=r"proxies\.txt line 1"):
         read_proxy_file(path)
 
 

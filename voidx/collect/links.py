@@ -21,7 +21,7 @@ def page_links(html: str | bytes, page_url: str) -> list[str]:
     seen: dict[str, None] = {}
     for node in tree.css("a[href], link[rel=next][href], area[href]"):
         attrs = node.attributes
-        if "rel" in attrs and set((attrs["rel"] or "").lower().split()) & SKIP_REL \
+        if ("rel" in attrs and set((attrs["rel"] or "").lower().split()) & SKIP_REL) \
                 or "download" in attrs:
             continue
         href = (attrs.get("href") or "").strip()
