@@ -13,9 +13,7 @@ from rich.table import Table
 from voidx.cli.app import app, app_context, emit, err, execute, out, render_summary
 from voidx.config import Settings
 from voidx.errors import UsageError
-from voidx.intel import duck
 from voidx.ops.status import project_status
-from voidx.report.build import build_report
 from voidx.store import Run, Store
 from voidx.store.export import EXPORTS, FORMATS, write_export
 
@@ -28,6 +26,8 @@ def query_cmd(
     limit: int = typer.Option(None, "--limit", min=1, help="Print at most this many rows."),
 ) -> None:
     """Run a DuckDB SQL query over the store (read-only); --json prints an array of rows."""
+    from voidx.intel import duck
+
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         con = duck.connect(settings.db_path)
@@ -107,6 +107,8 @@ def report_cmd(
     title: str = typer.Option("voidx report", "--title", help="Title of the report."),
 ) -> None:
     """Render a report (products, price changes, alerts) from reports/templates/."""
+    from voidx.report.build import build_report
+
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         return build_report(store, settings.db_path, settings.project_dir, run,

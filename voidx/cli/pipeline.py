@@ -18,14 +18,11 @@ from voidx.cli.app import (
     out,
     render_summary,
 )
-from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl
 from voidx.config import Settings
 from voidx.errors import StageError
-from voidx.etl.warehouse import load_pending
-from voidx.extract.stage import extract_pending
-from voidx.intel.prices import analyze, list_alerts
-from voidx.pipeline import run_pipeline
 from voidx.store import Run, Store
+
+# Stage modules are imported inside the commands: a crawl need not load DuckDB or jinja2.
 
 
 @app.command("crawl")
@@ -49,6 +46,8 @@ def crawl_cmd(
                                     "(rotated per request, or sticky per host by config)."),
 ) -> None:
     """Fetch pages into the store: resumes an interrupted cycle, else revisits and discovers."""
+    from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl
+
     options = CrawlOptions(urls=urls or [], source=source, max_pages=max_pages,
                            max_depth=max_depth, concurrency=concurrency, per_host=per_host,
                            delay_s=delay, allow=allow or [], deny=deny or [],
@@ -91,6 +90,8 @@ def extract_cmd(
     reextract: bool = typer.Option(False, "--reextract", help="Extract every stored page again."),
 ) -> None:
     """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors)."""
+    from voidx.extract.stage import extract_pending
+
     execute(ctx, "extract", _args(reextract=reextract),
             lambda store, settings, run: extract_pending(store, settings.config, run,
                                                          reextract=reextract),
@@ -100,6 +101,8 @@ def extract_cmd(
 @app.command("etl")
 def etl_cmd(ctx: typer.Context) -> None:
     """Load extracted records into the warehouse: products and their price history (SCD2)."""
+    from voidx.etl.warehouse import load_pending
+
     execute(ctx, "etl", {}, lambda store, settings, run: load_pending(store, run),
             render_summary("etl"))
 
@@ -107,6 +110,8 @@ def etl_cmd(ctx: typer.Context) -> None:
 @app.command("analyze")
 def analyze_cmd(ctx: typer.Context) -> None:
     """Find price drops, spikes and stock changes with DuckDB; store them as alerts."""
+    from voidx.intel.prices import analyze
+
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         return analyze(store, settings.db_path, settings.config, run)
@@ -126,6 +131,8 @@ def alerts_cmd(
     limit: int = typer.Option(100, "--limit", min=1, help="At most this many alerts."),
 ) -> None:
     """List stored alerts (delivery to channels lands with the notify issue)."""
+    from voidx.intel.prices import list_alerts
+
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         return {"alerts": list_alerts(store, kind=kind, since=since, limit=limit)}
@@ -150,6 +157,8 @@ def _alerts_table(alerts: list[dict[str, Any]], title: str) -> None:
 @app.command("run")
 def run_cmd(ctx: typer.Context) -> None:
     """Run the pipeline once: crawl -> extract -> etl -> analyze (what cron calls)."""
+    from voidx.pipeline import run_pipeline
+
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         return run_pipeline(store, settings.db_path, settings.config, run.as_of)
