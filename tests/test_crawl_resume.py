@@ -27,7 +27,10 @@ def slow_shop() -> Iterator[DemoShopServer]:
 
 def fetched_urls(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
-        return [r[0] for r in conn.execute("SELECT url FROM fetches ORDER BY id")]
+        try:
+            return [r[0] for r in conn.execute("SELECT url FROM fetches ORDER BY id")]
+        except sqlite3.OperationalError:  # the crawler is still creating the store
+            return []
 
 
 def make_project(root: Path, shop: DemoShopServer) -> Path:
