@@ -133,7 +133,7 @@ def voidx_records(db: Path) -> dict[str, dict[str, Any]]:
 # -- Scrapy ----------------------------------------------------------------------------------
 def run_scrapy(url: str, concurrency: int, workdir: Path) -> Result:
     feed, stats = workdir / "scrapy-items.jsonl", workdir / "scrapy-stats.json"
-    child = run_child([sys.executable, __file__, "--scrapy-child", url, str(concurrency),
+    child = run_child([sys.executable, str(Path(__file__).resolve()), "--scrapy-child", url, str(concurrency),
                        str(feed), str(stats)], workdir, "scrapy")
     summary = json.loads(stats.read_text())
     with feed.open() as lines:
@@ -406,8 +406,9 @@ def main() -> int:
                 s = run_scrapy(url, args.concurrency, workdir)
                 runs["voidx"].append(v)
                 runs["scrapy"].append(s)
-                print(f"run {i + 1}: voidx {v.pages_per_s:.0f} pages/s, "
-                      f"scrapy {s.pages_per_s:.0f} pages/s", file=sys.stderr)
+                print(f"run {i + 1}: voidx {v.pages_per_s:.0f} pages/s, {v.peak_rss_mb:.0f} MB; "
+                      f"scrapy {s.pages_per_s:.0f} pages/s, {s.peak_rss_mb:.0f} MB",
+                      file=sys.stderr, flush=True)
                 if i == 0:
                     agreement = compare(voidx_records(Path(v.details["store"])),
                                         scrapy_items(Path(s.details["feed"])))

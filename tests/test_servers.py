@@ -553,3 +553,26 @@ def test_proxy_with_aiohttp(site: FaultServer, proxy: ForwardProxy) -> None:
     assert proxy.requests == [f"{site.url}/ok/aio", f"{site.url}/flaky/1/aio",
                               f"{site.url}/flaky/1/aio", f"{site.url}/big/123456"]
     assert site.hits["/flaky/1/aio"] == 2
+
+
+def test_reset_with_aiohttp_which_retries_once_by_itself(site: FaultServer) -> None:
+    """aiohttp silently repeats an idempotent request once when the connection is reset, so
+    ``/reset/1/...`` never surfaces there: a reset it reports takes ``/reset/2/...``."""
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def main() -> tuple[int, type[BaseException] | None, int]:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{site.url}/reset/1/aio") as r:
+                hidden = r.status
+            error: type[BaseException] | None = None
+            try:
+                async with session.get(f"{site.url}/reset/2/aio") as r:
+                    await r.read()
+            except aiohttp.ClientError as exc:
+                error = type(exc)
+            async with session.get(f"{site.url}/reset/2/aio") as r:
+                return hidden, error, r.status
+
+    hidden, error, after = asyncio.run(main())
+    assert hidden == 200 and site.hits["/reset/1/aio"] == 2
+    assert error is not None and after == 200 and site.hits["/reset/2/aio"] == 3

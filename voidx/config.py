@@ -42,6 +42,7 @@ class CrawlConfig(_Model):
     delay_s: float = Field(0.0, ge=0)
     timeout_s: float = Field(20.0, gt=0)
     retries: int = Field(3, ge=0, le=20)
+    backoff_s: float = Field(0.5, ge=0)  # first retry waits about this long, then doubling
     max_pages: int = Field(10_000, ge=1)
     max_depth: int = Field(10, ge=0)
     max_body_bytes: int = Field(10_000_000, ge=1024)

@@ -171,7 +171,7 @@ class _SourceCrawl:
         self.fetcher = HttpFetcher(
             user_agent=agent, timeout_s=crawl_cfg.timeout_s, retries=crawl_cfg.retries,
             max_body_bytes=crawl_cfg.max_body_bytes, concurrency=self.concurrency,
-            per_host=self.per_host, proxies=proxies)
+            per_host=self.per_host, backoff_base_s=crawl_cfg.backoff_s, proxies=proxies)
         self.browser = (BrowserFetcher(executable=crawl_cfg.browser_path, user_agent=agent,
                                        pages=crawl_cfg.browser_pages,
                                        timeout_s=crawl_cfg.browser_timeout_s,
