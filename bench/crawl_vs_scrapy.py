@@ -45,12 +45,14 @@ VOIDX_TOML = """\
 concurrency = {concurrency}
 per_host = {concurrency}
 max_pages = {max_pages}
-max_depth = 1000
+max_depth = 1000        # no depth limit, as Scrapy's DEPTH_LIMIT = 0
+autothrottle = false    # as Scrapy's AUTOTHROTTLE_ENABLED = False
 
 [[sources]]
 name = "shop"
 start_urls = ["{url}/"]
-allow = ["/category/", "/product/"]
+allow = {allow}
+sitemaps = false        # discover pages by following links, as the spider does
 
 [sources.selectors]
 name = "h1.product-title"
@@ -106,7 +108,8 @@ def run_voidx(url: str, concurrency: int, n_products: int, workdir: Path) -> Res
     project = workdir / "voidx"
     project.mkdir()
     (project / "voidx.toml").write_text(VOIDX_TOML.format(
-        concurrency=concurrency, url=url, max_pages=4 * n_products + 1000))
+        concurrency=concurrency, url=url, max_pages=4 * n_products + 1000,
+        allow=json.dumps(list(ALLOW))))
     base = [sys.executable, "-m", "voidx", "--project", str(project), "--json"]
     crawl = run_child([*base, "crawl"], workdir, "voidx-crawl")
     extract = run_child([*base, "extract"], workdir, "voidx-extract")
@@ -133,8 +136,8 @@ def voidx_records(db: Path) -> dict[str, dict[str, Any]]:
 # -- Scrapy ----------------------------------------------------------------------------------
 def run_scrapy(url: str, concurrency: int, workdir: Path) -> Result:
     feed, stats = workdir / "scrapy-items.jsonl", workdir / "scrapy-stats.json"
-    child = run_child([sys.executable, str(Path(__file__).resolve()), "--scrapy-child", url, str(concurrency),
-                       str(feed), str(stats)], workdir, "scrapy")
+    child = run_child([sys.executable, str(Path(__file__).resolve()), "--scrapy-child", url,
+                       str(concurrency), str(feed), str(stats)], workdir, "scrapy")
     summary = json.loads(stats.read_text())
     with feed.open() as lines:
         items = sum(1 for line in lines if line.strip())
@@ -247,7 +250,8 @@ def from_microdata(response: Response) -> dict[str, Any]:
         if not _is_product((scope.attrib.get("itemtype") or "").split()):
             continue
         props = _itemprops(scope)
-        offer = props.get("offers") if isinstance(props.get("offers"), dict) else {}
+        offer = props.get("offers")
+        offer = offer if isinstance(offer, dict) else {}
         rating = props.get("aggregateRating")
         rating = rating if isinstance(rating, dict) else {}
         return {
@@ -317,6 +321,7 @@ def scrapy_child(argv: list[str]) -> None:
     """The Scrapy contender, run in its own process: ``--scrapy-child URL N FEED STATS``."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
+    from scrapy.http import TextResponse
     from scrapy.linkextractors import LinkExtractor
 
     start, concurrency, feed, stats_path = argv[0], int(argv[1]), argv[2], argv[3]
@@ -329,6 +334,7 @@ def scrapy_child(argv: list[str]) -> None:
         pages = 0
 
         def parse(self, response: Response) -> Iterator[Any]:
+            assert isinstance(response, TextResponse)  # the allow patterns only reach HTML
             self.pages += 1
             item = extract_product(response)
             if item is not None:

@@ -228,7 +228,7 @@ class _LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and reset every open connection; safe to call twice."""
+        """Stop serving and drop every open connection; safe to call twice."""
         loop, thread = self._loop, self._thread
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is already closed
