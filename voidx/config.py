@@ -81,6 +81,7 @@ class SourceConfig(_Model):
     recrawl_after_s: float = Field(0.0, ge=0)  # 0: every known URL is revisited each cycle
     max_pages: int | None = Field(None, ge=1)
     max_depth: int | None = Field(None, ge=0)
+    product_urls: list[str] = []  # regexes: a matching page without a product is quarantined
     llm: Literal["never", "fallback", "always"] = "never"
     prefer: Literal["structured", "selectors"] = "structured"
     selectors: dict[str, SelectorRule] = {}
@@ -93,7 +94,7 @@ class SourceConfig(_Model):
                 raise ValueError(f"not an http(s) URL: {url!r}")
         return urls
 
-    @field_validator("allow", "deny")
+    @field_validator("allow", "deny", "product_urls")
     @classmethod
     def _regexes(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
         else:
             candidates.append(("selectors", selected))
     if not candidates:
-        return Extraction("no_product", reason="no structured product data and no selector match")
+        return _nothing(url, source, "no structured product data and no selector match")
 
     merged: dict[str, Any] = {}
     provenance: dict[str, str] = {}
@@ -58,7 +59,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
                 merged[key], provenance[key] = value, method
     if not merged.get("name"):
         if not any(m in STRUCTURED[:2] for m, _ in candidates):
-            return Extraction("no_product", reason="selectors matched but no product name")
+            return _nothing(url, source, "selectors matched but no product name")
         return Extraction("quarantined", reason="product data without a name",
                           provenance=provenance)
     # The record's method is where its name and price came from (the main source).
@@ -71,6 +72,13 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
         return Extraction("quarantined", method=method, provenance=provenance,
                           reason=f"{where}: {err['msg']} (got {err.get('input')!r})")
     return Extraction("ok", record=record, method=method, provenance=provenance)
+
+
+def _nothing(url: str, source: SourceConfig | None, reason: str) -> Extraction:
+    """No record: a problem on a page that should be a product page, else just not a product."""
+    if source is not None and any(re.search(p, url) for p in source.product_urls):
+        return Extraction("quarantined", reason=f"product page without a product: {reason}")
+    return Extraction("no_product", reason=reason)
 
 
 def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any]:
@@ -102,11 +110,29 @@ def _build(values: dict[str, Any], url: str, method: str, tree: LexborHTMLParser
         gtin=gtin,
         brand=clean_text(values.get("brand")),
         category=clean_text(values.get("category")),
-        rating=parse_price(rating)[0] if rating not in (None, "") else None,
-        review_count=int(parse_price(count)[0] or 0) if count not in (None, "") else None,
+        rating=_number(rating),
+        review_count=_count(count),
         image=canonicalize(image, url) if image else None,
         method=method,
     )
+
+
+def _number(value: Any) -> float | None:
+    """A plain number (ratings, counts); the sign is kept so that validation can refuse it."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value).replace(",", ".").strip())
+    except ValueError:
+        return parse_price(value)[0]
+
+
+def _count(value: Any) -> int | None:
+    """A count such as ``"1,234"`` or ``"213 reviews"``."""
+    if isinstance(value, int | float):
+        return int(value)
+    match = re.search(r"-?\d[\d,.\s]*", str(value or ""))
+    return int(re.sub(r"[^\d-]", "", match.group(0))) if match else None
 
 
 def _str(value: Any) -> str | None:

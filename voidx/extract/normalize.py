@@ -8,45 +8,74 @@ from decimal import Decimal, InvalidOperation
 from voidx.extract.record import Availability
 
 CURRENCY_SYMBOLS: dict[str, str] = {
-    "US$": "USD", "C$": "CAD", "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "NZ$": "NZD",
-    "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN", "$": "USD", "€": "EUR", "£": "GBP",
-    "¥": "JPY", "円": "JPY", "₹": "INR", "₽": "RUB", "₩": "KRW", "₺": "TRY", "₴": "UAH",
-    "₪": "ILS", "₫": "VND", "฿": "THB", "₱": "PHP", "zł": "PLN", "Kč": "CZK", "Ft": "HUF",
-    "kr": "SEK", "lei": "RON", "руб": "RUB", "Fr.": "CHF", "CHF": "CHF",
+    "US$": "USD", "USD$": "USD", "C$": "CAD", "CA$": "CAD", "CAN$": "CAD", "A$": "AUD",
+    "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN",
+    "NT$": "TWD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "￥": "JPY", "円": "JPY",
+    "元": "CNY", "RMB": "CNY", "₹": "INR", "Rs.": "INR", "Rs": "INR", "₽": "RUB", "руб": "RUB",
+    "₩": "KRW", "₺": "TRY", "TL": "TRY", "₴": "UAH", "грн": "UAH", "₪": "ILS", "₫": "VND",
+    "฿": "THB", "₱": "PHP", "zł": "PLN", "Kč": "CZK", "Ft": "HUF", "kr.": "DKK", "kr": "SEK",
+    "lei": "RON", "лв": "BGN", "RM": "MYR", "Rp": "IDR", "R": "ZAR", "Fr.": "CHF",
+    "CHF": "CHF", "₦": "NGN", "KSh": "KES", "E£": "EGP", "د.إ": "AED", "ر.س": "SAR",
 }
-ISO_CODES = frozenset(
-    ["USD", "EUR", "GBP", "JPY", "CNY", "INR", "RUB", "KRW", "TRY", "UAH", "ILS", "VND", "THB", "PHP", "PLN", "CZK", "HUF", "SEK", "NOK", "DKK", "CHF", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "ZAR", "RON", "BGN", "AED", "SAR", "MYR", "IDR", "TWD", "ARS", "CLP", "COP", "PEN", "EGP", "NGN", "KES"])
-_SYMBOL_RE = re.compile("|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len,
-                                                                 reverse=True)))
-_CODE_RE = re.compile(r"\b([A-Z]{3})\b")
-_NUMBER_RE = re.compile(r"\d[\d\s.,'\u00a0\u202f]*")
+_CODES = """USD EUR GBP JPY CNY INR RUB KRW TRY UAH ILS VND THB PHP PLN CZK HUF SEK NOK DKK CHF
+CAD AUD NZD HKD SGD BRL MXN ZAR RON BGN AED SAR MYR IDR TWD ARS CLP COP PEN EGP NGN KES ISK QAR
+KWD MAD"""
+ISO_CODES = frozenset(_CODES.split())
+# Symbols that are also ordinary letters must stand apart from other letters.
+_SYMBOL_RE = re.compile("|".join(
+    (r"(?<![A-Za-z])" + re.escape(sym) + r"(?![A-Za-z])") if sym[-1].isalpha() or sym[0].isalpha()
+    else re.escape(sym)
+    for sym in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)))
+_CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+_NUMBER_RE = re.compile(r"""
+    \d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2}(?!\d))?      # Indian grouping: 1,49,999.00
+    |    \d{1,3}(?P<sep>[ \u00a0\u202f'’.,])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d{1,2}(?!\d))?
+    | \d+(?:[.,]\d+)?
+""", re.X)
+_NO_PRICE = re.compile(r"call for price|price on request|auf anfrage|sur demande|"
+                       r"contact us|preis auf anfrage|n/a", re.I)
 
 _PHRASES: list[tuple[str, Availability]] = [
-        (r"pre-?order|precompra|vorbestell|précommande|preordine", "preorder"),
-        (r"out of stock|outofstock|sold out|soldout|unavailable|not available|discontinued|"
-         r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
-         r"niedostępn|нет в наличии", "out_of_stock"),
-        (r"in stock|instock|in_stock|available|only \d+ left|limitedavailability|auf lager|"
-         r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
-         r"onlineonly", "in_stock"),
+    (r"pre-?order|backorder|precompra|vorbestell|précommande|preordine|pre-?venta",
+     "preorder"),
+    (r"out of stock|outofstock|^oos$|sold out|soldout|unavailable|not available|discontinued|"
+     r"niet (?:op voorraad|beschikbaar)|uitverkocht|"
+     r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
+     r"niedostępn|нет в наличии", "out_of_stock"),
+    (r"in stock|instock|in_stock|available|only \d+ left|limitedavailability|auf lager|"
+     r"op voorraad|"
+     r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
+     r"onlineonly", "in_stock"),
 ]
 AVAILABILITY_PHRASES = [(re.compile(p, re.IGNORECASE), value) for p, value in _PHRASES]
 
 
 def parse_price(value: object, currency_hint: str | None = None
                 ) -> tuple[float | None, str | None]:
-    """Amount (major units) and ISO 4217 currency from a number or a shop's price text."""
+    """Amount (major units) and ISO 4217 currency from a number or a shop's price text.
+
+    ``$1,299.00``, ``1.299,00 €``, ``£12``, ``12,50 EUR``, ``from $9.99``, ``11,-``; in a range
+    the first (lowest) amount; with several numbers, the one standing next to a currency.
+    """
     if value is None or isinstance(value, bool):
         return None, _currency(currency_hint)
     if isinstance(value, int | float):
         return (float(value) if value >= 0 else None), _currency(currency_hint)
     text = str(value).strip()
     currency = _currency(currency_hint) or _currency_in(text)
-    match = _NUMBER_RE.search(text)
-    if not match:
+    if _NO_PRICE.search(text) and not re.search(r"\d", text):
         return None, currency
-    amount = _parse_number(match.group(0))
-    return amount, currency
+    numbers = list(_NUMBER_RE.finditer(text))
+    if not numbers:
+        return None, currency
+    chosen = numbers[0]
+    if len(numbers) > 1:
+        markers = [m.span() for m in (*_SYMBOL_RE.finditer(text), *_CODE_RE.finditer(text))]
+        near = [n for n in numbers
+                if any(abs(n.start() - end) <= 2 or abs(start - n.end()) <= 2
+                       for start, end in markers)]
+        chosen = near[0] if near else chosen
+    return _parse_number(chosen.group(0)), currency
 
 
 def _currency(hint: str | None) -> str | None:
@@ -67,23 +96,19 @@ def _currency_in(text: str) -> str | None:
 
 
 def _parse_number(raw: str) -> float | None:
-    digits = re.sub(r"[\s'\u00a0\u202f]", "", raw).rstrip(".,")
-    if not digits:
-        return None
+    digits = re.sub(r"[ \u00a0\u202f'’]", "", raw)
     last_dot, last_comma = digits.rfind("."), digits.rfind(",")
+    decimal_sep: str | None = None
     if last_dot >= 0 and last_comma >= 0:
-        decimal_sep: str | None = "." if last_dot > last_comma else ","
+        decimal_sep = "." if last_dot > last_comma else ","
     elif last_dot >= 0 or last_comma >= 0:
         sep = "." if last_dot >= 0 else ","
-        tail = digits.rsplit(sep, 1)[1]
-        # "1,299" / "1.299" with one separator and three digits after it is a thousands group.
-        decimal_sep = None if (len(tail) == 3 and digits.count(sep) >= 1) else sep
-        if digits.count(sep) > 1:
-            decimal_sep = None
-    else:
-        decimal_sep = None
-    thousands = {".", ","} - ({decimal_sep} if decimal_sep else set())
-    for sep in thousands:
+        head, tail = digits.rsplit(sep, 1)
+        # One separator followed by three digits groups thousands ("1,299", "1.299"),
+        # unless the whole part is zero ("0.299").
+        if digits.count(sep) == 1 and (len(tail) != 3 or head.strip("0") == ""):
+            decimal_sep = sep
+    for sep in {".", ","} - {decimal_sep}:
         digits = digits.replace(sep, "")
     if decimal_sep:
         digits = digits.replace(decimal_sep, ".")

@@ -73,6 +73,13 @@ def _first(value: Any) -> Any:
 
 def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
     offers = node.get("offers")
+    variants = node.get("hasVariant")
+    if not offers and isinstance(variants, list):
+        # A ProductGroup's price lives on its variants: take the first that is offered.
+        offered = [v for v in variants if isinstance(v, dict) and v.get("offers")]
+        if offered:
+            offers = offered[0]["offers"]
+            node = {**offered[0], **{k: v for k, v in node.items() if v}}
     offer = _pick_offer(offers)
     rating: dict[str, Any] = (node["aggregateRating"]
                               if isinstance(node.get("aggregateRating"), dict) else {})

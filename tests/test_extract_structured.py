@@ -1,0 +1,130 @@
+"""Extraction of real HTML: every structured-data variant, selector rules, quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from voidx.config import SourceConfig
+from voidx.extract.extractor import extract_page
+
+FIXTURES = Path(__file__).parent / "fixtures" / "structured"
+URL = "https://shop.example/p/page"
+
+CASES: dict[str, dict[str, Any]] = {
+    "jsonld_basic": {
+        "url": "https://shop.example/p/aero-kettle", "name": "Aero Kettle 1.7L", "price": 49.9,
+        "currency": "EUR", "availability": "in_stock", "sku": "AK-17", "gtin": "4006381333931",
+        "brand": "Aero", "category": "Kitchen > Kettles", "rating": 4.6, "review_count": 213,
+        "image": "https://shop.example/img/aero-1.jpg", "method": "jsonld"},
+    "jsonld_graph": {
+        "name": "Luma Desk Lamp", "price": 1299.0, "currency": "SEK",
+        "availability": "out_of_stock", "sku": "LUMA-1", "brand": "Luma", "method": "jsonld"},
+    "jsonld_offers_list": {
+        "name": "Trail Runner 3", "price": 89.95, "currency": "USD", "availability": "in_stock",
+        "sku": "TR3-42", "brand": "Stride", "method": "jsonld"},
+    "jsonld_aggregate": {
+        "name": "Photo Print", "price": 4.99, "currency": "GBP", "availability": "preorder",
+        "method": "jsonld"},
+    "jsonld_messy": {  # comment-wrapped, trailing commas, numeric sku, bad GTIN check digit
+        "name": "Wool Socks", "price": 12.5, "currency": "EUR", "availability": "in_stock",
+        "sku": "12345", "gtin": None, "method": "jsonld"},
+    "jsonld_group": {
+        "name": "Canvas Tote", "price": 24.0, "currency": "USD", "sku": "TOTE-R",
+        "brand": "Carry", "availability": "in_stock", "method": "jsonld"},
+    "jsonld_related": {"name": "Main Thing", "price": 77.0, "method": "jsonld"},
+    "microdata": {
+        "name": "Nordic Chair", "price": 1299.0, "currency": "USD", "availability": "in_stock",
+        "sku": "NC-01", "gtin": "4006381333931", "brand": "Fjell", "rating": 4.2,
+        "review_count": 17, "image": "https://shop.example/img/chair.jpg", "method": "microdata"},
+    "microdata_text": {
+        "name": "Stoneware Mug", "price": 12.5, "currency": "EUR",
+        "availability": "out_of_stock", "method": "microdata"},
+    "opengraph": {
+        "url": "https://shop.example/p/page", "name": "Linen Shirt", "price": 59.0,
+        "currency": "GBP", "availability": "in_stock", "brand": "Loom",
+        "image": "https://cdn.shop.example/linen.jpg", "method": "opengraph"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_structured_data(name: str) -> None:
+    url = "https://shop.example/p/main" if name == "jsonld_related" else URL
+    result = extract_page((FIXTURES / f"{name}.html").read_bytes(), url)
+    assert result.status == "ok", result.reason
+    assert result.record is not None
+    record = result.record.model_dump()
+    for key, value in CASES[name].items():
+        assert record[key] == value, (key, record[key], value)
+
+
+def test_provenance_names_each_fields_source() -> None:
+    result = extract_page((FIXTURES / "jsonld_basic.html").read_bytes(), URL)
+    assert result.provenance["price"] == "jsonld" and result.provenance["name"] == "jsonld"
+
+
+SELECTORS: dict[str, Any] = {
+    "name": "h1.title",
+    "price": "p.price ins",
+    "sku": {"css": ".meta", "regex": r"SKU:\s*([\w-]+)"},
+    "availability": ".stock",
+    "brand": "a.brand",
+    "image": "img.hero@data-src",
+}
+
+
+def test_selector_rules_read_a_plain_page() -> None:
+    source = SourceConfig(name="s", start_urls=["https://shop.example/"], selectors=SELECTORS)
+    result = extract_page((FIXTURES / "plain.html").read_bytes(), URL, source)
+    assert result.record is not None
+    assert result.record.model_dump(include={"name", "price", "currency", "sku", "availability",
+                                             "brand", "image", "method"}) == {
+        "name": "Field Notebook", "price": 11.2, "currency": "USD", "sku": "FN-200",
+        "availability": "in_stock", "brand": "Ink & Co",
+        "image": "https://shop.example/img/notebook.jpg", "method": "selectors"}
+
+
+def test_selectors_fill_gaps_or_win_when_preferred() -> None:
+    html = (FIXTURES / "opengraph.html").read_text().replace(
+        "<h1>Linen Shirt</h1>", '<h1>Linen Shirt</h1><span class="sku">LS-9</span>'
+        '<span class="now">£49.00</span>')
+    rules = {"sku": ".sku", "price": ".now"}
+    filled = extract_page(html, URL, SourceConfig(name="s", start_urls=[URL], selectors=rules))
+    assert filled.record is not None
+    assert (filled.record.sku, filled.record.price) == ("LS-9", 59.0)
+    assert filled.provenance["sku"] == "selectors" and filled.provenance["price"] == "opengraph"
+    preferred = extract_page(html, URL, SourceConfig(name="s", start_urls=[URL], selectors=rules,
+                                                     prefer="selectors"))
+    assert preferred.record is not None and preferred.record.price == 49.0
+
+
+def test_a_page_without_product_data() -> None:
+    html = (FIXTURES / "nothing.html").read_bytes()
+    assert extract_page(html, URL).status == "no_product"
+    source = SourceConfig(name="s", start_urls=[URL], product_urls=["/p/"])
+    quarantined = extract_page(html, URL, source)
+    assert quarantined.status == "quarantined"
+    assert quarantined.reason == ("product page without a product: "
+                                  "no structured product data and no selector match")
+
+
+def test_invalid_structured_data_is_quarantined_with_the_reason() -> None:
+    html = ('<script type="application/ld+json">{"@type": "Product", "name": "X", '
+            '"offers": {"price": "12", "priceCurrency": "EUR"}, '
+            '"aggregateRating": {"ratingValue": "-3"}}</script>')
+    result = extract_page(html, URL)
+    assert result.status == "quarantined"
+    assert result.reason is not None and result.reason.startswith("rating: ")
+    nameless = extract_page('<script type="application/ld+json">{"@type": "Product", '
+                            '"offers": {"price": 3}}</script>', URL)
+    assert (nameless.status, nameless.reason) == ("quarantined", "product data without a name")
+
+
+def test_no_shown_price_is_no_price_not_zero() -> None:
+    html = ('<script type="application/ld+json">{"@type": "Product", "name": "Quote Only", '
+            '"offers": {"priceCurrency": "USD", "availability": "InStock"}}</script>')
+    result = extract_page(html, URL)
+    assert result.record is not None
+    assert (result.record.price, result.record.currency) == (None, None)
