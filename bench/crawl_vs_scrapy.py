@@ -393,7 +393,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds the shop waits per response")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the shop waits before each response")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the best counts")
     args = parser.parse_args()
     args.repeat = max(1, args.repeat)
@@ -446,17 +447,19 @@ def main() -> int:
     if product_pages < 5000:
         warnings.append(f"only {product_pages} product pages; the issue asks for >= 5,000")
     if abs(v.pages - s.pages) > 3:
-        warnings.append(f"page counts differ: voidx {v.pages}, scrapy {s.pages}")
+        warnings.append(f"not the same work: page counts differ: voidx {v.pages}, "
+                        f"scrapy {s.pages}")
     for r in (v, s):
         if r.records != product_pages:
-            warnings.append(f"{r.contender} extracted {r.records} records, "
-                            f"expected {product_pages}")
+            warnings.append(f"not the same work: {r.contender} extracted {r.records} "
+                            f"records, expected {product_pages}")
     if agreement["only_voidx"] or agreement["only_scrapy"] or agreement["field_mismatches"]:
-        warnings.append(f"records disagree: {agreement['only_voidx']} only in voidx, "
-                        f"{agreement['only_scrapy']} only in scrapy, field mismatches "
+        warnings.append(f"not the same work: records disagree: {agreement['only_voidx']} "
+                        f"only in voidx, {agreement['only_scrapy']} only in scrapy, "
+                        f"field mismatches "
                         f"{agreement['field_mismatches']}; e.g. {agreement['example']}")
     for warning in warnings:
-        print(f"WARNING: not the same work: {warning}")
+        print(f"WARNING: {warning}")
 
     print(f"ratio (voidx/scrapy pages/s): {speed:.2f}x")
     print(f"memory ratio (voidx/scrapy peak RSS): {memory:.2f}x")

@@ -158,7 +158,13 @@ class AnalyzeConfig(_Model):
 class LlmConfig(_Model):
     model: str = "claude-sonnet-4-5"
     api_key_env: str = "ANTHROPIC_API_KEY"
-    base_url: str | None = None
+    base_url: str | None = None  # default: the SDK's (or ANTHROPIC_BASE_URL)
+    max_tokens: int = Field(1024, ge=64)
+    page_tokens: int = Field(6000, ge=200)  # budget for the page text sent with each request
+    concurrency: int = Field(4, ge=1, le=64)
+    max_retries: int = Field(4, ge=0, le=10)  # 429 / 529 / 5xx, with the SDK's backoff
+    timeout_s: float = Field(120.0, gt=0)
+    batch_poll_s: float = Field(30.0, gt=0)  # how often --llm-batch asks whether a batch ended
 
 
 class Config(_Model):

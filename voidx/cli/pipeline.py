@@ -88,13 +88,19 @@ def _crawl_done(summary: dict[str, Any], run: Run) -> dict[str, Any]:
 def extract_cmd(
     ctx: typer.Context,
     reextract: bool = typer.Option(False, "--reextract", help="Extract every stored page again."),
+    budget_usd: float = typer.Option(None, "--budget-usd", min=0,
+                                     help="Stop calling the LLM once this much is spent."),
+    llm_batch: bool = typer.Option(False, "--llm-batch", help="Send LLM pages as one Message "
+                                   "Batch (half the cost, answers within hours)."),
 ) -> None:
-    """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors)."""
+    """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors, LLM)."""
     from voidx.extract.stage import extract_pending
 
-    execute(ctx, "extract", _args(reextract=reextract),
-            lambda store, settings, run: extract_pending(store, settings.config, run,
-                                                         reextract=reextract),
+    execute(ctx, "extract", _args(reextract=reextract, budget_usd=budget_usd,
+                                  llm_batch=llm_batch),
+            lambda store, settings, run: extract_pending(
+                store, settings.config, run, reextract=reextract, budget_usd=budget_usd,
+                llm_batch=llm_batch),
             render_summary("extract"))
 
 

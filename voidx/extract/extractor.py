@@ -74,6 +74,13 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     return Extraction("ok", record=record, method=method, provenance=provenance)
 
 
+def record_url(tree: LexborHTMLParser, url: str) -> str:
+    """The page's canonical URL (rel=canonical), else its own, canonicalised."""
+    canonical = tree.css_first('link[rel="canonical"][href]')
+    found = canonicalize(canonical.attributes["href"] or "", url) if canonical else None
+    return found or canonicalize(url) or url
+
+
 def _nothing(url: str, source: SourceConfig | None, reason: str) -> Extraction:
     """No record: a problem on a page that should be a product page, else just not a product."""
     if source is not None and any(re.search(p, url) for p in source.product_urls):
@@ -93,15 +100,13 @@ def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any]:
 def _build(values: dict[str, Any], url: str, method: str, tree: LexborHTMLParser
            ) -> ProductRecord:
     price, currency = parse_price(values.get("price"), _str(values.get("currency")))
-    canonical = tree.css_first('link[rel="canonical"][href]')
-    record_url = canonicalize(canonical.attributes["href"] or "", url) if canonical else None
     gtin = clean_text(values.get("gtin"))
     gtin = gtin if gtin and gtin.isdigit() and gtin_ok(gtin) else None
     rating = values.get("rating")
     count = values.get("review_count")
     image = clean_text(values.get("image"))
     return ProductRecord(
-        url=record_url or canonicalize(url) or url,
+        url=record_url(tree, url),
         name=clean_text(values.get("name")) or "",
         price=price,
         currency=currency if price is not None else None,
