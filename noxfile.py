@@ -11,7 +11,7 @@ PYTHON = "3.11"
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[dev,browser]")
+    session.install("-e", ".[dev,browser,llm]")
     session.run("pytest", "-q", "-ra", *session.posargs)
 
 

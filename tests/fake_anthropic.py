@@ -299,8 +299,13 @@ class FakeAnthropic:
                 bad_json = True
         with self._lock:
             self.requests.append(
-                {"method": method, "path": path, "query": query, "headers": dict(headers),
-                 "json": parsed}
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "headers": dict(headers),
+                    "json": parsed,
+                }
             )
             if method == "POST" and path == "/v1/messages":
                 self.message_calls += 1
@@ -364,8 +369,11 @@ class FakeAnthropic:
             return _Response(
                 200,
                 _sse(message),
-                {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
-                 "request-id": _new_id("req_")},
+                {
+                    "content-type": "text/event-stream; charset=utf-8",
+                    "cache-control": "no-cache",
+                    "request-id": _new_id("req_"),
+                },
             )
         return self._json(200, message)
 
@@ -395,21 +403,31 @@ class FakeAnthropic:
         for i, item in enumerate(requests):
             custom_id = item.get("custom_id") if isinstance(item, dict) else None
             if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 64:
-                raise _Invalid(400, "invalid_request_error",
-                               f"requests.{i}.custom_id: must be a string of 1 to 64 characters")
+                raise _Invalid(
+                    400,
+                    "invalid_request_error",
+                    f"requests.{i}.custom_id: must be a string of 1 to 64 characters",
+                )
             if custom_id in seen:
-                raise _Invalid(400, "invalid_request_error",
-                               f"requests.{i}.custom_id: duplicate custom_id {custom_id!r}")
+                raise _Invalid(
+                    400,
+                    "invalid_request_error",
+                    f"requests.{i}.custom_id: duplicate custom_id {custom_id!r}",
+                )
             seen.add(custom_id)
             params = item.get("params")
             try:
                 _validate_params(params, need_max_tokens=True)
             except _Invalid as invalid:
-                raise _Invalid(400, "invalid_request_error",
-                               f"requests.{i}.params.{invalid.error.message}") from None
+                raise _Invalid(
+                    400, "invalid_request_error", f"requests.{i}.params.{invalid.error.message}"
+                ) from None
             if params.get("stream"):
-                raise _Invalid(400, "invalid_request_error",
-                               f"requests.{i}.params.stream: not supported in batches")
+                raise _Invalid(
+                    400,
+                    "invalid_request_error",
+                    f"requests.{i}.params.stream: not supported in batches",
+                )
             items.append((custom_id, params))
         batch = _Batch(_new_id("msgbatch_"), items, datetime.now(UTC))
         with self._lock:
@@ -437,8 +455,10 @@ class FakeAnthropic:
             if isinstance(reply, FakeError):
                 result = {"type": "errored", "error": reply.error_body(_new_id("req_"))}
             else:
-                result = {"type": "succeeded",
-                          "message": _message(params, reply, service_tier="batch")}
+                result = {
+                    "type": "succeeded",
+                    "message": _message(params, reply, service_tier="batch"),
+                }
             results.append({"custom_id": custom_id, "result": result})
         batch.results = results
         batch.status = "ended"
@@ -463,7 +483,8 @@ class FakeAnthropic:
             "archived_at": None,
             "results_url": (
                 f"{self.url}/v1/messages/batches/{batch.id}/results"
-                if batch.status == "ended" else None
+                if batch.status == "ended"
+                else None
             ),
         }
 
@@ -477,18 +498,21 @@ class FakeAnthropic:
             raise _Invalid(400, "invalid_request_error", "limit: must be an integer") from None
         if query.get("after_id") in ids:
             start = ids.index(query["after_id"]) + 1
-            page, more = batches[start:start + limit], start + limit < len(batches)
+            page, more = batches[start : start + limit], start + limit < len(batches)
         elif query.get("before_id") in ids:
             end = ids.index(query["before_id"])
-            page, more = batches[max(0, end - limit):end], end - limit > 0
+            page, more = batches[max(0, end - limit) : end], end - limit > 0
         else:
             page, more = batches[:limit], limit < len(batches)
-        return self._json(200, {
-            "data": [self._batch_json(b) for b in page],
-            "has_more": more,
-            "first_id": page[0].id if page else None,
-            "last_id": page[-1].id if page else None,
-        })
+        return self._json(
+            200,
+            {
+                "data": [self._batch_json(b) for b in page],
+                "has_more": more,
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+            },
+        )
 
     def _cancel_batch(self, batch: _Batch) -> _Response:
         with batch.lock:
@@ -499,26 +523,36 @@ class FakeAnthropic:
 
     def _delete_batch(self, batch: _Batch) -> _Response:
         if batch.status != "ended":
-            raise _Invalid(400, "invalid_request_error",
-                           f"message batch {batch.id} is still processing; cancel it first")
+            raise _Invalid(
+                400,
+                "invalid_request_error",
+                f"message batch {batch.id} is still processing; cancel it first",
+            )
         with self._lock:
             self._batches.pop(batch.id, None)
         return self._json(200, {"id": batch.id, "type": "message_batch_deleted"})
 
     def _batch_results(self, batch: _Batch) -> _Response:
         if batch.results is None:
-            raise _Invalid(400, "invalid_request_error",
-                           f"message batch {batch.id} has not finished processing")
+            raise _Invalid(
+                400,
+                "invalid_request_error",
+                f"message batch {batch.id} has not finished processing",
+            )
         lines = b"".join(json.dumps(line).encode() + b"\n" for line in batch.results)
-        return _Response(200, lines, {"content-type": "application/x-jsonl",
-                                      "request-id": _new_id("req_")})
+        return _Response(
+            200, lines, {"content-type": "application/x-jsonl", "request-id": _new_id("req_")}
+        )
 
     # -- responses ------------------------------------------------------------------------
 
     @staticmethod
     def _json(status: int, body: JSON) -> _Response:
-        return _Response(status, json.dumps(body).encode(),
-                         {"content-type": "application/json", "request-id": _new_id("req_")})
+        return _Response(
+            status,
+            json.dumps(body).encode(),
+            {"content-type": "application/json", "request-id": _new_id("req_")},
+        )
 
     @staticmethod
     def _error(error: FakeError) -> _Response:
@@ -526,8 +560,11 @@ class FakeAnthropic:
         return _Response(
             error.status,
             json.dumps(error.error_body(request_id)).encode(),
-            {"content-type": "application/json", "request-id": request_id,
-             **error.response_headers()},
+            {
+                "content-type": "application/json",
+                "request-id": request_id,
+                **error.response_headers(),
+            },
         )
 
 
@@ -564,7 +601,12 @@ def _validate_params(body: Any, *, need_max_tokens: bool) -> None:
         raise invalid("tools: must be a list of tools with a name")
     choice = body.get("tool_choice")
     if choice is not None:
-        if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+        if not isinstance(choice, dict) or choice.get("type") not in (
+            "auto",
+            "any",
+            "tool",
+            "none",
+        ):
             raise invalid("tool_choice.type: must be one of 'auto', 'any', 'tool', 'none'")
         if choice["type"] == "tool" and choice.get("name") not in {t["name"] for t in tools}:
             raise invalid(f"tool_choice.name: tool {choice.get('name')!r} not found in tools")
@@ -630,37 +672,59 @@ def _sse(message: JSON) -> bytes:
     """``message`` as the Messages streaming event sequence (server-sent events)."""
     usage = message["usage"]
     events: list[tuple[str, JSON]] = [
-        ("message_start", {"type": "message_start", "message": {
-            **message, "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {**usage, "output_tokens": 1}}}),
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    **message,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {**usage, "output_tokens": 1},
+                },
+            },
+        ),
         ("ping", {"type": "ping"}),
     ]
     for index, block in enumerate(message["content"]):
         if block["type"] == "tool_use":
             start = {**block, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": part}
-                      for part in _pieces(json.dumps(block["input"]))]
+            deltas = [
+                {"type": "input_json_delta", "partial_json": part}
+                for part in _pieces(json.dumps(block["input"]))
+            ]
         else:
             start = {**block, "text": ""}
             deltas = [{"type": "text_delta", "text": part} for part in _pieces(block["text"])]
-        events.append(("content_block_start",
-                       {"type": "content_block_start", "index": index, "content_block": start}))
-        events.extend(("content_block_delta",
-                       {"type": "content_block_delta", "index": index, "delta": d})
-                      for d in deltas)
+        events.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": start},
+            )
+        )
+        events.extend(
+            ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
+            for d in deltas
+        )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-        "usage": {"output_tokens": usage["output_tokens"]},
-    }))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
 
 
 def _pieces(text: str, n: int = 3) -> Iterable[str]:
     size = max(1, math.ceil(len(text) / n))
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _internal_error(what: str, exc: BaseException) -> FakeError:
@@ -686,7 +750,8 @@ def _number(value: float | str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # the default 5 drops SYNs from a burst of parallel clients (1 s stall)
+    # The default backlog of 5 drops SYNs from a burst of parallel clients: a 1 s stall.
+    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeAnthropic
@@ -740,7 +805,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             response = self.fake._error(
-                FakeError(400, "invalid_request_error", "malformed request body"))
+                FakeError(400, "invalid_request_error", "malformed request body")
+            )
         else:
             response = self.fake.handle(self.command, self.path, headers, body)
         self.send_response(response.status)

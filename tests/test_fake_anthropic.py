@@ -330,12 +330,14 @@ def test_async_client_with_concurrent_calls(fake: FakeAnthropic) -> None:
         async with anthropic.AsyncAnthropic(
             api_key="test-key", base_url=fake.url, max_retries=0
         ) as client:
-            return await asyncio.gather(*(
-                client.messages.create(
-                    model=MODEL, max_tokens=64, tools=[PRODUCT_TOOL], messages=user(f"page {i}")
+            return await asyncio.gather(
+                *(
+                    client.messages.create(
+                        model=MODEL, max_tokens=64, tools=[PRODUCT_TOOL], messages=user(f"page {i}")
+                    )
+                    for i in range(8)
                 )
-                for i in range(8)
-            ))
+            )
 
     messages = asyncio.run(main())
     assert [m.content[0].input for m in messages] == [{"echo": f"page {i}"} for i in range(8)]

@@ -108,14 +108,15 @@ def plan_sources(config: Config, options: CrawlOptions) -> list[SourceConfig]:
             if canonical is None:
                 raise UsageError(f"URL: not an http(s) URL: {url!r}")
             seeds.append(canonical)
+        # URLs on the command line say where to start: the site's sitemaps are not read.
         if options.source:
             base = config.source(options.source)
-            return [base.model_copy(update={"start_urls": seeds})]
+            return [base.model_copy(update={"start_urls": seeds, "sitemaps": False})]
         by_host: dict[str, list[str]] = {}
         for url in seeds:
             by_host.setdefault(host_of(url), []).append(url)
         known = {host_of(u): s for s in config.sources for u in s.start_urls}
-        return [known[h].model_copy(update={"start_urls": urls}) if h in known
+        return [known[h].model_copy(update={"start_urls": urls, "sitemaps": False}) if h in known
                 else SourceConfig(name=h, start_urls=urls, sitemaps=False)
                 for h, urls in by_host.items()]
     if options.source:
