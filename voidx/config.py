@@ -373,7 +373,8 @@ render = "http"                        # http | browser | auto (browser only for
 sitemaps = true                        # seed from robots.txt Sitemap: lines or /sitemap.xml
 recrawl_after_s = 0                    # revisit known URLs after this many seconds (0: every run)
 max_pages = 2000
-llm = "never"                          # never | fallback | always
+product_urls = ["/product/"]           # regexes: such a page without a product is quarantined
+llm = "never"                          # never | fallback (pages the rules miss) | always
 prefer = "structured"                  # structured | selectors: which wins when both give a field
 
 # CSS rules for pages without structured data: "css" (text), "css@attr" (attribute), or

@@ -66,7 +66,7 @@ def crawl_cmd(
             def progress(stats: CrawlStats) -> None:
                 s = stats.as_dict()
                 bar.update(task, line=f"{s['pages_fetched']} pages · {s['pages_per_s']}/s · "
-                                      f"{s['pages_failed']} errors")
+                                      f"{s['pages_failed']} errors · {s['queued']} queued")
 
             return _crawl_done(crawl(store, settings.config, run, options, run.as_of, progress),
                                run)

@@ -268,6 +268,7 @@ class _SourceCrawl:
         batch, self._outcomes = self._outcomes, []
         self.frontier.record(batch)
         if self.progress:
+            self.stats.queued = self.frontier.pending()
             self.progress(self.stats)
 
     async def _worker(self, queue: asyncio.Queue[FrontierItem]) -> None:
