@@ -689,3 +689,47 @@ class ForwardProxy(_LoopbackServer):
             return response.status, headers, body
         finally:
             upstream.close()
+
+
+class StaticSite:
+    """Pages from a dict (path -> HTML), served on 127.0.0.1 with hit counts; add pages live."""
+
+    def __init__(self, pages: dict[str, str] | None = None) -> None:
+        import http.server
+
+        self.pages: dict[str, str] = dict(pages or {})
+        self.hits: Counter[str] = Counter()
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                site.hits[self.path] += 1
+                page = site.pages.get(self.path)
+                body = (page if page is not None else "<h1>Not found</h1>").encode()
+                self.send_response(200 if page is not None else 404)
+                kind = "text/plain" if self.path == "/robots.txt" else "text/html; charset=utf-8"
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> StaticSite:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

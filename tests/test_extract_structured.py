@@ -62,7 +62,8 @@ def test_structured_data(name: str) -> None:
 
 def test_provenance_names_each_fields_source() -> None:
     result = extract_page((FIXTURES / "jsonld_basic.html").read_bytes(), URL)
-    assert result.provenance["price"] == "jsonld" and result.provenance["name"] == "jsonld"
+    assert result.provenance["price"]["source"] == "jsonld"
+    assert result.provenance["name"]["source"] == "jsonld"
 
 
 SELECTORS: dict[str, Any] = {
@@ -89,12 +90,13 @@ def test_selector_rules_read_a_plain_page() -> None:
 def test_selectors_fill_gaps_or_win_when_preferred() -> None:
     html = (FIXTURES / "opengraph.html").read_text().replace(
         "<h1>Linen Shirt</h1>", '<h1>Linen Shirt</h1><span class="sku">LS-9</span>'
-        '<span class="now">£49.00</span>')
-    rules = {"sku": ".sku", "price": ".now"}
+        '<span class="now">£59.00</span><span class="member">£49.00</span>')
+    rules = {"sku": ".sku", "price": ".member"}
     filled = extract_page(html, URL, SourceConfig(name="s", start_urls=[URL], selectors=rules))
     assert filled.record is not None
     assert (filled.record.sku, filled.record.price) == ("LS-9", 59.0)
-    assert filled.provenance["sku"] == "selectors" and filled.provenance["price"] == "opengraph"
+    assert filled.provenance["sku"]["source"] == "selectors"
+    assert filled.provenance["price"]["source"] == "opengraph"
     preferred = extract_page(html, URL, SourceConfig(name="s", start_urls=[URL], selectors=rules,
                                                      prefer="selectors"))
     assert preferred.record is not None and preferred.record.price == 49.0
@@ -107,7 +109,7 @@ def test_a_page_without_product_data() -> None:
     quarantined = extract_page(html, URL, source)
     assert quarantined.status == "quarantined"
     assert quarantined.reason == ("product page without a product: "
-                                  "no structured product data and no selector match")
+                                  "no product data and no product shown on the page")
 
 
 def test_invalid_structured_data_is_quarantined_with_the_reason() -> None:

@@ -1,4 +1,9 @@
-"""One page in, one extraction out: merge structured data and selector rules into a record."""
+"""One page in, one extraction out.
+
+The page's sources are read — JSON-LD, microdata, OpenGraph, embedded state, the user's
+selector rules and the page as a shopper sees it — block and error pages are set aside,
+and ``reconcile`` picks one value per field, keeping the losers and why in the provenance.
+"""
 
 from __future__ import annotations
 
@@ -11,67 +16,101 @@ from selectolax.lexbor import LexborHTMLParser
 
 from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
+from voidx.extract import embedded
+from voidx.extract.blocks import block_reason
+from voidx.extract.dom import CONFIDENT, DomReading, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
+from voidx.extract.reconcile import Candidate, Decision, reconcile
 from voidx.extract.record import ProductRecord
 from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import jsonld_products, microdata_products, opengraph_product
 
 # Bump when extraction changes what it produces: pages are extracted again.
-EXTRACTOR_VERSION = 1
-STRUCTURED = ("jsonld", "microdata", "opengraph")
+EXTRACTOR_VERSION = 2
 
 
 @dataclass
 class Extraction:
-    status: str  # ok | no_product | quarantined
+    status: str  # ok | no_product | quarantined | blocked
     record: ProductRecord | None = None
     method: str | None = None
-    provenance: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
 
 
-def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None) -> Extraction:
-    tree = LexborHTMLParser(html)
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    jsonld = jsonld_products(tree)
-    if jsonld:
-        candidates.append(("jsonld", _main_product(jsonld, url)))
-    microdata = microdata_products(tree)
-    if microdata:
-        candidates.append(("microdata", _main_product(microdata, url)))
-    og = opengraph_product(tree)
-    if og:
-        candidates.append(("opengraph", og))
-    selected = apply_rules(tree, source.selectors) if source and source.selectors else {}
-    if selected:
-        if source is not None and source.prefer == "selectors":
-            candidates.insert(0, ("selectors", selected))
-        else:
-            candidates.append(("selectors", selected))
-    if not candidates:
-        return _nothing(url, source, "no structured product data and no selector match")
-
-    merged: dict[str, Any] = {}
-    provenance: dict[str, str] = {}
-    for method, values in candidates:
-        for key, value in values.items():
-            if key not in merged and value not in (None, "", []):
-                merged[key], provenance[key] = value, method
-    if not merged.get("name"):
-        if not any(m in STRUCTURED[:2] for m, _ in candidates):
-            return _nothing(url, source, "selectors matched but no product name")
+def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None, *,
+                 status_code: int | None = None) -> Extraction:
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    tree = LexborHTMLParser(text)
+    sources = read_sources(tree, url, source)
+    has_data = any(values.get("name") or values.get("price") is not None
+                   for name, values in sources.items() if name != "selectors") or bool(
+        sources.get("selectors", {}).get("name"))
+    block = block_reason(text, tree, has_product_data=has_data, status_code=status_code)
+    if block is not None:
+        return Extraction("blocked", reason=f"{block[0]}: {block[1]}")
+    dom = read_dom(tree, url)
+    if not has_data and not _dom_product(dom):
+        return _nothing(url, source, "no product data and no product shown on the page")
+    decision = reconcile(sources, dom, prefer_selectors=bool(source and
+                                                             source.prefer == "selectors"))
+    provenance = decision.provenance()
+    if not decision.values.get("name"):
         return Extraction("quarantined", reason="product data without a name",
-                          provenance=provenance)
-    # The record's method is where its name and price came from (the main source).
-    method = provenance.get("price", provenance["name"])
+                          provenance=provenance, candidates=decision.candidates)
+    winner = decision.chosen.get("price") or decision.chosen["name"]
+    method = winner.source
     try:
-        record = _build(merged, url, method, tree)
+        record = _build(decision, url, method, tree)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         return Extraction("quarantined", method=method, provenance=provenance,
-                          reason=f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return Extraction("ok", record=record, method=method, provenance=provenance)
+                          reason=f"{where}: {err['msg']} (got {err.get('input')!r})",
+                          candidates=decision.candidates)
+    return Extraction("ok", record=record, method=method, provenance=provenance,
+                      candidates=decision.candidates)
+
+
+def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None
+                 ) -> dict[str, dict[str, Any]]:
+    """Raw field values by source, each describing this page's main product."""
+    sources: dict[str, dict[str, Any]] = {}
+    jsonld = _main_product(jsonld_products(tree), url)
+    if jsonld:
+        sources["jsonld"] = jsonld
+    microdata = _main_product(microdata_products(tree), url)
+    if microdata:
+        sources["microdata"] = microdata
+    og = opengraph_product(tree)
+    if og:
+        sources["opengraph"] = og
+    if source is not None and source.selectors:
+        selected = apply_rules(tree, source.selectors)
+        if selected:
+            sources["selectors"] = selected
+    found = embedded.products(tree)
+    if found:
+        hints = [v for v in sources.values()]
+        name_hint = next((h.get("name") for h in hints if h.get("name")), None)
+        if name_hint is None:
+            h1 = tree.css_first("h1")
+            name_hint = h1.text(deep=True).strip() if h1 is not None else None
+        sku_hint = next((str(h["sku"]) for h in hints if h.get("sku")), None)
+        main = embedded.main_product(found, url, name_hint, sku_hint)
+        if main is not None:
+            sources["embedded"] = embedded.fields_of(main)
+    return sources
+
+
+def _dom_product(dom: DomReading) -> bool:
+    """A page without data that still shows one product: a confident price and a product
+    signal (buy button, SKU or stock message), and not a grid of products."""
+    best = dom.best_price()
+    if best is None or best.score < CONFIDENT or dom.looks_like_listing():
+        return False
+    return bool(dom.buy_buttons or dom.skus or any(c.score >= 3 for c in dom.availability))
 
 
 def record_url(tree: LexborHTMLParser, url: str) -> str:
@@ -88,42 +127,46 @@ def _nothing(url: str, source: SourceConfig | None, reason: str) -> Extraction:
     return Extraction("no_product", reason=reason)
 
 
-def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any]:
-    """The product this page is about: the one whose URL matches, else the first with a price."""
+def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any] | None:
+    """The product this page is about: the one whose URL matches, else the first with a price;
+    none when the page lists several products (an item list) and names none of them."""
+    if not products:
+        return None
     page = canonicalize(url)
     for product in products:
         if product.get("url") and canonicalize(str(product["url"]), url) == page:
             return product
+    if len(products) >= 3:
+        return None
     return next((p for p in products if p.get("price") is not None), products[0])
 
 
-def _build(values: dict[str, Any], url: str, method: str, tree: LexborHTMLParser
-           ) -> ProductRecord:
-    price, currency = parse_price(values.get("price"), _str(values.get("currency")))
+def _build(decision: Decision, url: str, method: str, tree: LexborHTMLParser) -> ProductRecord:
+    values = decision.values
+    price = values.get("price")
+    currency = values.get("currency") if price is not None else None
     gtin = clean_text(values.get("gtin"))
     gtin = gtin if gtin and gtin.isdigit() and gtin_ok(gtin) else None
-    rating = values.get("rating")
-    count = values.get("review_count")
     image = clean_text(values.get("image"))
     return ProductRecord(
         url=record_url(tree, url),
         name=clean_text(values.get("name")) or "",
         price=price,
-        currency=currency if price is not None else None,
+        currency=currency,
         availability=parse_availability(values.get("availability")),
         sku=clean_text(values.get("sku")),
         gtin=gtin,
         brand=clean_text(values.get("brand")),
         category=clean_text(values.get("category")),
-        rating=_number(rating),
-        review_count=_count(count),
+        rating=_number(values.get("rating")),
+        review_count=_count(values.get("review_count")),
         image=canonicalize(image, url) if image else None,
         method=method,
     )
 
 
 def _number(value: Any) -> float | None:
-    """A plain number (ratings, counts); the sign is kept so that validation can refuse it."""
+    """A plain number (ratings); the sign is kept so that validation can refuse it."""
     if value in (None, ""):
         return None
     try:
@@ -138,7 +181,3 @@ def _count(value: Any) -> int | None:
         return int(value)
     match = re.search(r"-?\d[\d,.\s]*", str(value or ""))
     return int(re.sub(r"[^\d-]", "", match.group(0))) if match else None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)

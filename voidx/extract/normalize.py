@@ -122,6 +122,8 @@ def parse_availability(value: object) -> Availability:
     if value is None:
         return "unknown"
     text = str(value).strip()
+    if text in ("in_stock", "out_of_stock", "preorder", "unknown"):
+        return text  # type: ignore[return-value]
     text = text.rsplit("/", 1)[-1] if text.startswith(("http://", "https://")) else text
     for pattern, availability in AVAILABILITY_PHRASES:
         if pattern.search(text):

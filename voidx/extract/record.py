@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Availability = Literal["in_stock", "out_of_stock", "preorder", "unknown"]
-Method = Literal["jsonld", "microdata", "opengraph", "selectors", "llm"]
+# Where the record's price (else its name) came from.
+Method = Literal["jsonld", "microdata", "opengraph", "embedded", "dom", "selectors", "template",
+                 "llm"]
 
 # Fields a stage fills from the page; the warehouse adds first_seen / last_seen / source.
 RECORD_FIELDS = ("url", "name", "price", "currency", "availability", "sku", "gtin", "brand",
@@ -30,11 +32,6 @@ class ProductRecord(BaseModel):
     review_count: int | None = Field(None, ge=0)
     image: str | None = None
     method: Method
-
-    @field_validator("currency")
-    @classmethod
-    def _currency_needs_price(cls, value: str | None) -> str | None:
-        return value
 
     def tracked(self) -> dict[str, object]:
         """The fields whose change makes a new version in the warehouse."""

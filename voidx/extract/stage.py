@@ -19,8 +19,9 @@ from voidx.clock import now_ts
 from voidx.collect.frontier import load_body
 from voidx.config import Config, SourceConfig
 from voidx.extract.extractor import EXTRACTOR_VERSION, Extraction, extract_page, record_url
-from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest
-from voidx.extract.record import RECORD_FIELDS
+from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
+from voidx.extract.record import RECORD_FIELDS, ProductRecord
+from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
 from voidx.store import Run, Store
 
 BATCH_SIZE = 200
@@ -52,13 +53,14 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     elif "fallback" in modes and not llm.available:
         logger.warning("llm = \"fallback\" without {}: extracting with structured data and "
                        "selectors only", config.llm.api_key_env)
-    counts = {"pages": 0, "records": 0, "quarantined": 0, "no_product": 0}
+    counts = {"pages": 0, "records": 0, "quarantined": 0, "no_product": 0, "blocked": 0,
+              "templates_learned": 0, "template_pages": 0}
     by_method: dict[str, int] = {}
     while True:
         batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
         if not batch:
             break
-        results = _extract_batch(store, batch, sources, llm, llm_batch)
+        results = _extract_batch(store, batch, sources, llm, llm_batch, counts)
         rows = []
         for page, result in zip(batch, results, strict=True):
             counts["pages"] += 1
@@ -92,8 +94,8 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
 
 
 def _extract_batch(store: Store, batch: list[dict[str, Any]],
-                   sources: dict[str, SourceConfig], llm: LlmExtractor, llm_batch: bool
-                   ) -> list[Extraction]:
+                   sources: dict[str, SourceConfig], llm: LlmExtractor, llm_batch: bool,
+                   counts: dict[str, int]) -> list[Extraction]:
     results: list[Extraction] = []
     asks: dict[int, LlmRequest] = {}
     for index, page in enumerate(batch):
@@ -107,14 +109,114 @@ def _extract_batch(store: Store, batch: list[dict[str, Any]],
         if llm.available and _wants_llm(source, result, page["url"]):
             asks[index] = LlmRequest(record_url(LexborHTMLParser(body), page["url"]),
                                      page["content_hash"], body)
-    if asks:
-        requests = list(asks.values())
+    if not asks:
+        return results
+    # Pages of one template are read by rules learned once; the rest go to Claude one by one.
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, request in asks.items():
+        fp = fingerprint(LexborHTMLParser(request.html))
+        groups.setdefault((batch[index]["source"], fp), []).append(index)
+    templates = TemplateStore(store)
+    one_by_one: list[int] = []
+    for (source_name, fp), indexes in groups.items():
+        source = sources[source_name]
+        rules = templates.active(source_name, fp)
+        if rules is None and len(indexes) >= MIN_GROUP \
+                and templates.status(source_name, fp) in (None, "stale"):
+            rules = _learn(llm, templates, source, fp, [asks[i] for i in indexes])
+            counts["templates_learned"] += rules is not None
+        if rules is None:
+            one_by_one.extend(indexes)
+            continue
+        ok = 0
+        for index in indexes:
+            read = apply_template(asks[index], rules, source, fp)
+            if read.status == "ok":
+                results[index] = read
+                ok += 1
+            else:
+                one_by_one.append(index)
+        counts["template_pages"] += ok
+        if templates.used(source_name, fp, ok, len(indexes) - ok):
+            logger.bind(source=source_name, template=fp).warning(
+                "learned rules for template {} of {} stopped working; they will be learned "
+                "again", fp, source_name)
+    if one_by_one:
+        requests = [asks[i] for i in one_by_one]
         answers = llm.extract_batch(requests) if llm_batch else llm.extract_many(requests)
-        for index, request in asks.items():
+        for index in one_by_one:
             source = sources.get(batch[index]["source"])
-            results[index] = _merge(results[index], answers[request.url],
+            results[index] = _merge(results[index], answers[asks[index].url],
                                     source.llm if source else "never")
     return results
+
+
+def apply_template(request: LlmRequest, rules: dict[str, Any], source: SourceConfig, fp: str
+                   ) -> Extraction:
+    """Read a page with a template's learned rules, as if they were the source's selectors."""
+    ruled = source.model_copy(update={"selectors": rules, "prefer": "selectors"})
+    result = extract_page(request.html, request.url, ruled)
+    if result.status != "ok" or result.record is None:
+        return result
+    if "price" in rules and result.provenance.get("price", {}).get("source") != "selectors":
+        return Extraction("quarantined", reason="the template's price rule found nothing")
+    result.record = result.record.model_copy(update={"method": "template"})
+    result.method = "template"
+    for value in result.provenance.values():
+        if value.get("source") == "selectors":
+            value["source"] = "template"
+            value["why"] = f"rules learned for template {fp}"
+    return result
+
+
+def _learn(llm: LlmExtractor, templates: TemplateStore, source: SourceConfig, fp: str,
+           requests: list[LlmRequest]) -> dict[str, Any] | None:
+    """Rules for a template: proposed on one page, checked on two more against Claude."""
+    sample, checks = requests[0], requests[1:3]
+    proposal, why = llm.propose(sample)
+    if proposal is None:
+        logger.bind(template=fp).warning("no rules for template {}: {}", fp, why)
+        return None
+    rules: dict[str, Any] = {str(k): v.model_dump(exclude_none=True)
+                             for k, v in proposal.selectors.items()}
+    own = to_answer(proposal.record, sample.url).record
+    read = apply_template(sample, rules, source, fp).record
+    problem = _disagreement(read, own, "the sample page", rules)
+    if problem is None:
+        answers = llm.extract_many(checks)
+        for request in checks:
+            problem = _disagreement(apply_template(request, rules, source, fp).record,
+                                    answers[request.url].record, request.url, rules)
+            if problem:
+                break
+    if problem:
+        templates.failed(source.name, fp, problem)
+        logger.bind(template=fp).warning("rules for template {} refused: {}", fp, problem)
+        return None
+    templates.save(source.name, fp, rules, llm.cfg.model, sample.url, 1 + len(checks))
+    logger.bind(template=fp, source=source.name).info(
+        "learned rules for template {} of {} from {} pages", fp, source.name, 1 + len(checks))
+    return rules
+
+
+def _disagreement(read: ProductRecord | None, truth: ProductRecord | None, where: str,
+                  rules: dict[str, Any]) -> str | None:
+    """How the rules' reading differs from Claude's, on the fields the rules cover."""
+    if truth is None:
+        return f"Claude found no product on {where}"
+    if read is None:
+        return f"the rules read no product on {where}"
+    if re.sub(r"\s+", " ", read.name).casefold() != re.sub(r"\s+", " ", truth.name).casefold():
+        return f"name {read.name!r} != {truth.name!r} on {where}"
+    if truth.price is not None and (read.price is None or round(read.price, 2)
+                                    != round(truth.price, 2)):
+        return f"price {read.price} != {truth.price} on {where}"
+    if "sku" in rules and truth.sku and read.sku != truth.sku:
+        return f"sku {read.sku!r} != {truth.sku!r} on {where}"
+    if "availability" in rules and truth.availability != "unknown" \
+            and read.availability != truth.availability:
+        return f"availability {read.availability} != {truth.availability} on {where}"
+    return None
 
 
 def _wants_llm(source: SourceConfig | None, result: Extraction, url: str) -> bool:
@@ -129,7 +231,8 @@ def _wants_llm(source: SourceConfig | None, result: Extraction, url: str) -> boo
 
 def _merge(rules: Extraction, answer: LlmAnswer, mode: str) -> Extraction:
     if answer.record is not None:
-        provenance = {k: "llm" for k in RECORD_FIELDS
+        provenance = {k: {"source": "llm", "value": getattr(answer.record, k),
+                          "why": "read by Claude"} for k in RECORD_FIELDS
                       if getattr(answer.record, k) not in (None, "unknown")}
         return Extraction("ok", record=answer.record, method="llm", provenance=provenance)
     if rules.status == "ok" and mode == "always":

@@ -1,0 +1,80 @@
+"""Pages that are not data: bot checks and captchas, access-denied pages, login walls,
+"enable JavaScript" shells and soft 404s. Such a page is a failed observation with a reason,
+never a product, never a price of 0 and never "out of stock".
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+# Markers that only a bot-check page carries.
+CHALLENGE = [
+    ("captcha", "Cloudflare challenge", re.compile(
+        r"cf-chl-|cf_chl_opt|challenge-platform|cf-browser-verification|"
+        r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)", re.I)),
+    ("captcha", "PerimeterX / HUMAN", re.compile(r"px-captcha|_pxAppId|captcha\.px-cdn|"
+                                                 r"Press &amp; Hold|Press & Hold", re.I)),
+    ("captcha", "DataDome", re.compile(r"captcha-delivery\.com|geo\.captcha-delivery|"
+                                       r"datadome", re.I)),
+    ("captcha", "Imperva / Incapsula", re.compile(r"_Incapsula_Resource|Incapsula incident|"
+                                                  r"Request unsuccessful\. Incapsula", re.I)),
+    ("captcha", "Kasada / Shape", re.compile(r"ips\.js\?|KPSDK|/149e9513-01fa-4fb0-aad4-", re.I)),
+    ("access_denied", "Akamai access denied", re.compile(
+        r"<title>\s*Access Denied\s*</title>|errors\.edgesuite\.net|Reference&#32;&#35;|"
+        r"You don't have permission to access", re.I)),
+]
+# Markers that also appear on real pages (a review form's reCAPTCHA): only with nothing else.
+WEAK_CAPTCHA = re.compile(r"g-recaptcha|recaptcha/api|hcaptcha\.com|h-captcha|turnstile|"
+                          r"verify (?:that )?you are (?:a )?human|are you a robot|not a robot|"
+                          r"unusual traffic|automated (?:queries|requests|access)|"
+                          r"pardon our interruption|bot (?:detection|check)|security check",
+                          re.I)
+SOFT_404 = re.compile(r"\b404\b.{0,40}(?:error|not found|page)|(?:error|page)\W{0,3}\b404\b|"
+                      r"not found|page (?:cannot|can't|could not|couldn't) be found|"
+                      r"couldn't find|could not find|can't find|no longer (?:available|exists)|"
+                      r"doesn't exist|does not exist|seite nicht gefunden|introuvable|"
+                      r"n'existe (?:plus|pas)|no encontrad|non trovat|niet gevonden|"
+                      r"nie znaleziono", re.I)
+LOGIN = re.compile(r"sign in|log ?in|anmelden|se connecter|iniciar sesi|accedi|inloggen|"
+                   r"zaloguj|to see (?:the )?prices?|members only|create an account", re.I)
+JS_SHELL = re.compile(r"enable javascript|javascript (?:is )?(?:required|disabled)|"
+                      r"requires javascript|need to enable javascript|activate javascript|"
+                      r"javascript aktivieren|activer javascript", re.I)
+
+
+def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
+                 status_code: int | None = None) -> tuple[str, str] | None:
+    """(kind, reason) when the page is a block or error page; None for a real page."""
+    if status_code is not None and status_code >= 400:
+        return ("http_error", f"HTTP {status_code} error page")
+    head = html[:200_000]
+    if not has_product_data:
+        for kind, name, pattern in CHALLENGE:
+            if pattern.search(head):
+                return (kind, f"{name} page")
+    visible = _visible_text(tree)
+    if has_product_data:
+        return None
+    title = " ".join(n.text(deep=True) for n in tree.css("title, h1")[:3])
+    if SOFT_404.search(title):
+        return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
+    if WEAK_CAPTCHA.search(head) and len(visible) < 3000:
+        return ("captcha", "a bot check / captcha page")
+    if tree.css_first("input[type=password]") is not None and LOGIN.search(visible[:5000]):
+        return ("login", "a login wall")
+    noscript = " ".join(n.text(deep=True) for n in tree.css("noscript"))
+    if JS_SHELL.search(noscript + " " + visible[:3000]) and len(visible) < 1500:
+        return ("js_shell", "a JavaScript app shell with no content (render it with a browser)")
+    return None
+
+
+def _visible_text(tree: LexborHTMLParser) -> str:
+    body = tree.body
+    if body is None:
+        return ""
+    clone = LexborHTMLParser(body.html or "")
+    for node in clone.css("script, style, noscript, template, svg"):
+        node.decompose()
+    return re.sub(r"\s+", " ", clone.text(deep=True, separator=" ")).strip()

@@ -1,0 +1,359 @@
+"""Reading a product page with no data at all: the main product and its current price,
+SKU and stock, from the page as a shopper sees it.
+
+Price candidates are currency-bearing amounts, ``itemprop=price`` and ``data-price*``
+attributes, and elements whose class or id says price. Each is scored: inside the main
+product (around the title and the buy button) and labelled sale/current/final counts for it;
+struck through (``del``, ``s``, "was", "compare at", "RRP", "list price"), inside related /
+recommended / recently-viewed blocks, reviews, or an instalment or shipping note counts
+against it. Scores and reasons are kept so ``voidx extract --explain`` can show them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
+
+_SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
+                    if not s.isalpha() or len(s) > 1)
+_AMOUNT = r"\d{1,3}(?:[ \u00a0\u202f'’.,]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?|\d+(?:[.,]\d{1,2})?"
+MONEY = re.compile(rf"(?:(?:{_SYMBOLS})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?(?:{_SYMBOLS})"
+                   rf"|(?:{'|'.join(sorted(ISO_CODES))})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?"
+                   rf"(?:{'|'.join(sorted(ISO_CODES))})\b)")
+STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|list|rrp|msrp|strike|"
+                    r"original|before|non[-_]?sale|crossed|uvp|statt|oldprice|old-price|"
+                    r"price--rrp|price-was|was-price|retail)\b|\bprice[-_](?:old|was|regular|"
+                    r"before|list|compare)", re.I)
+STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|regular price|msrp|uvp|statt|"
+                         r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
+                         r"original price)\b", re.I)
+CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
+                     r"selling|price--with(?:out)?tax|price-item--sale|sales|finalprice)\b"
+                     r"|final[-_]?price|current[-_]?price|sale[-_]?price|special[-_]?price|"
+                     r"price[-_]?(?:sale|current|final|now|actual)", re.I)
+OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
+                     r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
+                     r"complete[-_]?the[-_]?look|bundle|review|testimonial|footer|header|"
+                     r"\bnav\b|navigation|menu|breadcrumb|mini[-_]?cart|cart[-_]?drawer|"
+                     r"newsletter|cookie|announcement|promo[-_]?bar|shipping[-_]?bar|"
+                     r"comparison|compare[-_]?table|other[-_]?sellers|sponsored|\bads?\b|"
+                     r"suggest|trending|bestseller|wishlist|modal", re.I)
+NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments?|klarna|"
+                  r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
+                  r"shipping|delivery|versand|livraison|envío|orders? (?:over|above)|"
+                  r"spend|free .{0,20}over|you save|save\b|off\b|discount|coupon|"
+                  r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?(?:kg|100 ?g|count|ct|"
+                  r"unit|ea|oz|lb|l)\b|unit price|grundpreis|as low as|starting at|"
+                  r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
+                  r"other sellers|new \(\d+\) from|used from|from \S+ used", re.I)
+BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
+              "#form-action-addToCart, #product-addtocart-button, #add-to-cart-button, "
+              "[id*=add-to-cart], [id*=addtocart], [id*=AddToCart], [class*=add-to-cart], "
+              "[class*=addtocart], [class*=add_to_cart], [class*=AddToCart], "
+              "[data-action=add-to-cart], [data-button-action=add-to-cart], "
+              "button.single_add_to_cart_button, button[class*=buy-now], "
+              "[data-testid*=add-to-cart i], form[action*='cart/add'] [type=submit]")
+SKU_LABEL = re.compile(
+    r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
+    r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
+    r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
+    r"Código|Artikel)\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
+SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
+             ".sku-value", ".product-id", ".product-reference", ".product_sku",
+             ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
+STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=availability]",
+               "[class*=inventory]", "[data-product-stock]", ".availability-msg",
+               "#product-availability", "[class*=Availability]")
+SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me when|"
+                      r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail",
+                      re.I)
+
+
+CONFIDENT = 4.0  # a price scored this high is what the page shows as the product's price
+
+
+@dataclass
+class DomCandidate:
+    kind: str
+    value: Any
+    score: float
+    text: str
+    reasons: list[str] = field(default_factory=list)
+    currency: str | None = None
+
+    @property
+    def struck(self) -> bool:
+        return any(r.startswith(("struck", "marked as a was", "labelled was")) for r in
+                   self.reasons)
+
+    @property
+    def elsewhere(self) -> bool:
+        return any(r.startswith(("inside a '", "in an instalment")) for r in self.reasons)
+
+
+@dataclass
+class DomReading:
+    name: str | None = None
+    prices: list[DomCandidate] = field(default_factory=list)
+    skus: list[DomCandidate] = field(default_factory=list)
+    availability: list[DomCandidate] = field(default_factory=list)
+    buy_buttons: int = 0
+
+    def best_price(self) -> DomCandidate | None:
+        return max(self.prices, key=lambda c: c.score) if self.prices else None
+
+    def looks_like_listing(self) -> bool:
+        """Many buy buttons or many different confident prices: a category page, not a product."""
+        confident = {round(c.value, 2) for c in self.prices if c.score >= CONFIDENT}
+        return self.buy_buttons >= 3 or len(confident) >= 4
+
+
+def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
+    body = tree.body
+    reading = DomReading()
+    if body is None:
+        return reading
+    title = _title(tree)
+    reading.name = title
+    h1 = tree.css_first("h1")
+    buttons = tree.css(BUY_BUTTON)
+    button = buttons[0] if buttons else None
+    reading.buy_buttons = len(buttons)
+    main = _main_container(h1, button)
+    order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
+    h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
+    reading.prices = _price_candidates(body, main, order, h1_pos)
+    reading.skus = _sku_candidates(body, main, url)
+    reading.availability = _availability_candidates(body, main, button)
+    return reading
+
+
+def _title(tree: LexborHTMLParser) -> str | None:
+    for selector in ("h1", 'meta[property="og:title"]', "title"):
+        node = tree.css_first(selector)
+        if node is None:
+            continue
+        text = node.attributes.get("content") if node.tag == "meta" else node.text(deep=True)
+        text = re.sub(r"\s+", " ", text or "").strip()
+        if selector == "title":
+            text = re.split(r"\s+[|–—-]\s+", text)[0]
+        if text:
+            return text
+    return None
+
+
+def _main_container(h1: LexborNode | None, button: LexborNode | None) -> LexborNode | None:
+    """The smallest element holding both the title and the buy button (else near the title)."""
+    if h1 is None:
+        return button.parent if button is not None else None
+    if button is not None:
+        ancestors = {n.mem_id for n in _ancestors(h1)}
+        for node in _ancestors(button):
+            if node.mem_id in ancestors and node.tag not in ("html", "body"):
+                return node
+    node = h1
+    for _ in range(3):
+        if node.parent is None or node.parent.tag in ("body", "html"):
+            break
+        node = node.parent
+    return node
+
+
+def _ancestors(node: LexborNode) -> list[LexborNode]:
+    out = []
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("-undef", None):
+        out.append(current)
+        current = current.parent
+    return out
+
+
+def _inside(node: LexborNode, container: LexborNode | None) -> bool:
+    return container is not None and any(a.mem_id == container.mem_id for a in _ancestors(node))
+
+
+def _attrs_text(node: LexborNode) -> str:
+    a = node.attributes
+    return " ".join(str(a.get(k) or "") for k in ("class", "id", "data-price-type", "itemprop",
+                                                   "aria-label", "data-testid"))
+
+
+def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
+                      h1_pos: int) -> list[DomCandidate]:
+    seen: set[int] = set()
+    found: list[DomCandidate] = []
+    nodes = body.css("[itemprop=price], [data-price-amount], [data-price], "
+                     "[class*=price], [class*=Price], [id*=price], [id*=Price], "
+                     "span, div, p, strong, b, ins, del, s, bdi, dd, td, li, em, font")
+    for node in nodes:
+        if node.tag in ("script", "style", "option", "select", "input", "meta") \
+                or node.mem_id in seen:
+            continue
+        attrs = node.attributes
+        raw: Any = None
+        text = ""
+        if attrs.get("data-price-amount"):
+            raw, text = attrs.get("data-price-amount"), f"data-price-amount={attrs['data-price-amount']}"
+        elif node.tag != "meta" and attrs.get("itemprop") == "price" and attrs.get("content"):
+            raw, text = attrs.get("content"), f"itemprop=price content={attrs['content']}"
+        else:
+            own = _own_text(node)
+            match = MONEY.search(own) if own and len(own) < 160 else None
+            if match is None:
+                continue
+            raw, text = match.group(0), own
+        amount, currency = parse_price(raw)
+        if amount is None or amount <= 0:
+            continue
+        seen.add(node.mem_id)
+        candidate = DomCandidate("price", amount, 1.0, text[:120], currency=currency)
+        _score(candidate, node, main, order, h1_pos, currency)
+        found.append(candidate)
+    return found
+
+
+def _own_text(node: LexborNode) -> str:
+    """Text of the element, without the text of child blocks that are candidates themselves."""
+    text = node.text(deep=True, separator=" ")
+    if len(text) > 200:
+        return ""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: dict[int, int],
+           h1_pos: int, currency: str | None) -> None:
+    ancestors = _ancestors(node)
+    chain = " ".join(_attrs_text(a) for a in ancestors[:6])
+    chain_all = " ".join(_attrs_text(a) + " " + (a.tag or "") for a in ancestors)
+    if _inside(node, main):
+        c.score += 3
+        c.reasons.append("inside the main product")
+    if any(a.tag in ("del", "s", "strike") for a in ancestors[:4]) or \
+            "line-through" in " ".join(str(a.attributes.get("style") or "") for a in ancestors[:3]):
+        c.score -= 6
+        c.reasons.append("struck through")
+    elif STRUCK.search(chain):
+        c.score -= 5
+        c.reasons.append("marked as a was/regular/list price")
+    if CURRENT.search(chain):
+        c.score += 2
+        c.reasons.append("marked as the current/sale price")
+    elif re.search(r"price", chain, re.I):
+        c.score += 1
+        c.reasons.append("in a price element")
+    if node.attributes.get("itemprop") == "price" or node.attributes.get("data-price-type") in (
+            "finalPrice", "final_price"):
+        c.score += 2
+        c.reasons.append("marked up as the offer price")
+    context = _context(node)
+    if STRUCK_TEXT.search(context):
+        c.score -= 4
+        c.reasons.append("labelled was/RRP/list price")
+    if NOTE.search(context):
+        c.score -= 5
+        c.reasons.append("in an instalment, shipping or saving note")
+    outside = OUTSIDE.search(chain_all)
+    if outside:
+        c.score -= 6
+        c.reasons.append(f"inside a '{outside.group(0)}' block")
+    position = order.get(node.mem_id)
+    if position is not None and h1_pos:
+        distance = position - h1_pos
+        if 0 <= distance <= 60:
+            c.score += 2
+            c.reasons.append("right after the title")
+        elif -30 <= distance < 0:
+            c.score += 1
+            c.reasons.append("just before the title")
+    if currency:
+        c.score += 0.5
+
+
+def _context(node: LexborNode) -> str:
+    """The words around a price: its own text, its parent's and the previous sibling's."""
+    parts = [node.text(deep=True, separator=" ")]
+    parent = node.parent
+    if parent is not None:
+        parent_text = parent.text(deep=True, separator=" ")
+        if len(parent_text) < 300:
+            parts.append(parent_text)
+    prev = node.prev
+    while prev is not None and prev.tag == "-text" and not (prev.text_content or "").strip():
+        prev = prev.prev
+    if prev is not None:
+        parts.append(prev.text(deep=True, separator=" ")[:80])
+    return " ".join(parts)[:500]
+
+
+def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list[DomCandidate]:
+    found: list[DomCandidate] = []
+    for selector in SKU_NODES:
+        for node in body.css(selector)[:3]:
+            value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
+                     or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
+            value = re.sub(r"\s+", " ", value or "").strip()
+            label = SKU_LABEL.search(value)
+            if label:
+                value = label.group(1)
+            if value and 2 < len(value) <= 40 and " " not in value:
+                c = DomCandidate("sku", value, 3.0, f"{selector}: {value}")
+                if OUTSIDE.search(" ".join(_attrs_text(a) for a in _ancestors(node))):
+                    c.score -= 4
+                    c.reasons.append("outside the main product")
+                if _inside(node, main):
+                    c.score += 1
+                found.append(c)
+    scope = main if main is not None else body
+    for source in (scope, body) if scope is not body else (body,):
+        text = source.text(deep=True, separator=" ")
+        for match in SKU_LABEL.finditer(text):
+            value = match.group(1).rstrip(".,;")
+            if not re.search(r"\d", value):
+                continue
+            found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
+                                      match.group(0)[:80], ["labelled in the page text"]))
+        if found:
+            break
+    asin = re.search(r"/(?:dp|gp/product)/([A-Z0-9]{10})(?:[/?]|$)", url)
+    if asin:
+        found.append(DomCandidate("sku", asin.group(1), 1.0, url, ["from the URL"]))
+    return found
+
+
+def _availability_candidates(body: LexborNode, main: LexborNode | None,
+                             button: LexborNode | None) -> list[DomCandidate]:
+    found: list[DomCandidate] = []
+    scope = main if main is not None else body
+    for selector in STOCK_NODES:
+        for node in scope.css(selector)[:4]:
+            text = re.sub(r"\s+", " ", node.text(deep=True, separator=" ")).strip()
+            value = parse_availability(text) if len(text) < 120 else "unknown"
+            if value != "unknown":
+                found.append(DomCandidate("availability", value, 3.0, text[:80],
+                                          ["stock message of the product"]))
+    if button is not None:
+        text = re.sub(r"\s+", " ", (button.text(deep=True) or "")
+                      + " " + str(button.attributes.get("value") or "")).strip()
+        disabled = "disabled" in button.attributes or \
+            button.attributes.get("aria-disabled") == "true"
+        if SOLD_OUT.search(text) or (disabled and not re.search(r"pre-?order", text, re.I)):
+            found.append(DomCandidate("availability", "out_of_stock", 3.5, text[:60] or "disabled",
+                                      ["the buy button is disabled or says sold out"]))
+        elif re.search(r"pre-?order|vorbestellen|précommander", text, re.I):
+            found.append(DomCandidate("availability", "preorder", 3.5, text[:60],
+                                      ["the buy button offers a pre-order"]))
+        else:
+            found.append(DomCandidate("availability", "in_stock", 2.0, text[:60] or "button",
+                                      ["the buy button is active"]))
+    else:
+        text = scope.text(deep=True, separator=" ")[:20000]
+        if SOLD_OUT.search(text):
+            found.append(DomCandidate("availability", "out_of_stock", 1.5,
+                                      SOLD_OUT.search(text).group(0),  # type: ignore[union-attr]
+                                      ["the product area says sold out"]))
+    return found

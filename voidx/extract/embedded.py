@@ -1,0 +1,343 @@
+"""Product data that pages ship as JSON in scripts and attributes, found without configuration.
+
+Framework state (``__NEXT_DATA__``, ``__INITIAL_STATE__``, ``__NUXT__``, ``__APOLLO_STATE__``,
+``__PRELOADED_STATE__``), Shopify's product JSON and analytics meta, BigCommerce's ``BCData``,
+Magento's ``x-magento-init`` blocks, PrestaShop's ``data-product``, WooCommerce variations,
+analytics data layers (``dataLayer`` ecommerce detail, GA4 ``view_item`` items) and generic
+``application/json`` blocks. Every product-like object is collected with the path it was found
+at; ``main_product`` picks the one that describes *this* page (URL, name or SKU), not the first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
+PRICE_KEYS = ("saleprice", "sale_price", "finalprice", "final_price", "specialprice",
+              "special_price", "currentprice", "current_price", "price_amount", "price",
+              "amount", "priceamount", "pricevalue")
+SKU_KEYS = ("sku", "reference", "item_id", "productsku", "product_sku", "mpn_sku", "variantsku")
+CURRENCY_KEYS = ("currency", "currencycode", "pricecurrency", "currency_code")
+OTHER_PRODUCTS = re.compile(r"related|recommend|upsell|up_sell|crosssell|cross_sell|similar|"
+                            r"recent|also|bundle|accessor|complete|suggest|trending|bestseller",
+                            re.I)
+ASSIGNMENTS = re.compile(
+    r"(?:window\.|var\s+|let\s+|const\s+)?"
+    r"(__NEXT_DATA__|__INITIAL_STATE__|__NUXT__|__APOLLO_STATE__|__PRELOADED_STATE__|"
+    r"__INITIAL_DATA__|__STATE__|BCData|ShopifyAnalytics\.meta|meta|prestashop|productData|"
+    r"product_data|digitalData|utag_data|__PRODUCT__|pageData)\s*=\s*(?=[{\[])")
+PUSHES = re.compile(r"(?:dataLayer\.push|gtag\s*\(\s*['\"]event['\"]\s*,\s*['\"]view_item['\"]\s*,"
+                    r"|fbq\s*\(\s*['\"]track['\"]\s*,\s*['\"]ViewContent['\"]\s*,)\s*\(?\s*(?=\{)")
+JSON_ATTRIBUTES = ("data-product", "data-product-json", "data-product_variations",
+                   "data-json", "data-product-data", "data-variants")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A product-like object and where it was found ("__NEXT_DATA__.props.pageProps.product")."""
+
+    path: str
+    data: dict[str, Any]
+    origin: str  # which blob: next_data, shopify, datalayer, ...
+
+
+def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
+    """(origin, parsed JSON) for every state blob of the page."""
+    for script in tree.css("script"):
+        kind = (script.attributes.get("type") or "").lower()
+        text = script.text(deep=True) or ""
+        ident = script.attributes.get("id") or ""
+        if kind == "application/ld+json":
+            continue
+        if kind in ("application/json", "text/x-magento-init") or kind.endswith("+json"):
+            data = loads(text)
+            if data is not None:
+                yield (_origin(ident, text, kind), data)
+            continue
+        if kind not in ("", "text/javascript", "application/javascript", "module"):
+            continue
+        for match in ASSIGNMENTS.finditer(text):
+            data = loads(_balanced(text, match.end()))
+            if data is not None:
+                yield (match.group(1).lower().replace(".", "_"), data)
+        for match in PUSHES.finditer(text):
+            data = loads(_balanced(text, match.end()))
+            if data is not None:
+                yield ("datalayer", data)
+    for attr in JSON_ATTRIBUTES:
+        for node in tree.css(f"[{attr}]"):
+            data = loads(node.attributes.get(attr) or "")
+            if data is not None:
+                yield (attr.removeprefix("data-"), data)
+
+
+def _origin(ident: str, text: str, kind: str) -> str:
+    if ident == "__NEXT_DATA__":
+        return "next_data"
+    if ident.lower().startswith("productjson") or '"handle"' in text[:4000]:
+        return "shopify"
+    if kind == "text/x-magento-init":
+        return "magento"
+    return ident.lower() or "json"
+
+
+def loads(text: str) -> Any:
+    """JSON, or a JavaScript object literal that is nearly JSON; None if neither."""
+    text = text.strip().rstrip(";").strip()
+    if not text or text[0] not in "{[":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    fixed = _js_to_json(text)
+    try:
+        return json.loads(fixed)
+    except ValueError:
+        return None
+
+
+_JS_TOKENS = re.compile(r"""("(?:\\.|[^"\\])*")|('(?:\\.|[^'\\])*')|([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)"""
+                        r"""|\b(undefined|NaN|Infinity)\b|,(\s*[}\]])|(!0|!1)""")
+
+
+def _js_to_json(text: str) -> str:
+    def fix(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(1)
+        if m.group(2):
+            inner = m.group(2)[1:-1].replace('\\"', '"').replace('"', '\\"').replace("\\'", "'")
+            return f'"{inner}"'
+        if m.group(4):
+            return f'{m.group(3)}"{m.group(4)}"{m.group(5)}'
+        if m.group(6):
+            return "null"
+        if m.group(7):
+            return m.group(7)
+        return "true" if m.group(8) == "!0" else "false"
+
+    return _JS_TOKENS.sub(fix, text)
+
+
+def _balanced(text: str, start: int, limit: int = 3_000_000) -> str:
+    """The {...} or [...] literal that starts at ``start`` (strings and escapes respected)."""
+    opening = text[start:start + 1]
+    if opening not in "{[":
+        return ""
+    depth = 0
+    in_string: str | None = None
+    escaped = False
+    end = min(len(text), start + limit)
+    for i in range(start, end):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == in_string:
+                in_string = None
+            continue
+        if ch in "\"'`":
+            in_string = ch
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return text[start:i + 1]
+    return ""
+
+
+# -- finding products ------------------------------------------------------------------------
+def _lower_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {str(k).lower().replace("-", "_"): v for k, v in data.items()}
+
+
+def _looks_like_product(data: dict[str, Any]) -> bool:
+    keys = _lower_keys(data)
+    has_name = any(isinstance(keys.get(k.lower()), str) and keys.get(k.lower())
+                   for k in NAME_KEYS)
+    has_price = any(k in keys for k in (*PRICE_KEYS, "pricerange", "prices", "variants",
+                                         "offers", "price_range"))
+    typename = str(keys.get("__typename") or keys.get("@type") or keys.get("type") or "")
+    return has_name and (has_price or "product" in typename.lower())
+
+
+def products(tree: LexborHTMLParser) -> list[Found]:
+    found: list[Found] = []
+    for origin, data in blobs(tree):
+        for path, node in _walk(data, origin):
+            if _looks_like_product(node):
+                found.append(Found(path, node, origin))
+    return found
+
+
+def _walk(data: Any, path: str, depth: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
+    if depth > 40:
+        return
+    if isinstance(data, dict):
+        yield path, data
+        for key, value in data.items():
+            if isinstance(value, dict | list):
+                yield from _walk(value, f"{path}.{key}", depth + 1)
+    elif isinstance(data, list):
+        for index, item in enumerate(data[:500]):
+            if isinstance(item, dict | list):
+                yield from _walk(item, f"{path}[{index}]", depth + 1)
+
+
+def main_product(found: list[Found], url: str, name_hint: str | None,
+                 sku_hint: str | None) -> Found | None:
+    """The product this page is about: by URL slug, name or SKU; never a related one."""
+    if not found:
+        return None
+    slug = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
+    name = _norm(name_hint)
+
+    def score(item: Found) -> float:
+        keys = _lower_keys(item.data)
+        points = 0.0
+        for key in ("handle", "slug", "url", "url_key", "urlkey", "link", "path", "seo_url"):
+            value = keys.get(key)
+            if isinstance(value, str) and slug and slug in value.lower():
+                points += 4
+                break
+        item_name = next((_norm(keys.get(k.lower())) for k in NAME_KEYS
+                          if isinstance(keys.get(k.lower()), str)), "")
+        if name and item_name and (item_name == name or item_name in name or name in item_name):
+            points += 3
+        item_sku = next((str(keys[k]) for k in SKU_KEYS if keys.get(k)), "")
+        if sku_hint and item_sku and item_sku.lower() == sku_hint.lower():
+            points += 3
+        if OTHER_PRODUCTS.search(item.path):
+            points -= 6
+        if re.search(r"(?:^|\.)(?:product|pageprops\.product|detail\.products\[0\]|items\[0\])$",
+                     item.path.lower()):
+            points += 1.5
+        if price_of(item.data)[0] is not None:
+            points += 0.5
+        return points
+
+    best = max(found, key=score)
+    return best if score(best) > 0 or len(found) == 1 else None
+
+
+def _norm(text: object) -> str:
+    return re.sub(r"\W+", " ", str(text or "")).strip().lower()
+
+
+# -- fields of one product -------------------------------------------------------------------
+def price_of(data: dict[str, Any]) -> tuple[Any, str | None]:
+    """(raw price, currency) of a product-like object; the selected/first variant's if needed."""
+    keys = _lower_keys(data)
+    currency = next((str(keys[k]) for k in CURRENCY_KEYS if isinstance(keys.get(k), str)), None)
+    for key in PRICE_KEYS:
+        value = keys.get(key)
+        raw, cur = _price_value(value)
+        if raw is not None:
+            return raw, cur or currency
+    for key in ("pricerange", "price_range"):
+        rng = keys.get(key)
+        if isinstance(rng, dict):
+            low = _lower_keys(rng).get("minvariantprice") or _lower_keys(rng).get("min")
+            raw, cur = _price_value(low)
+            if raw is not None:
+                return raw, cur or currency
+    offers = keys.get("offers")
+    if isinstance(offers, list) and offers and isinstance(offers[0], dict):
+        raw, cur = price_of(offers[0])
+        if raw is not None:
+            return raw, cur or currency
+    variants = keys.get("variants")
+    if isinstance(variants, list) and variants:
+        chosen = next((v for v in variants if isinstance(v, dict)
+                       and _lower_keys(v).get("selected")), variants[0])
+        if isinstance(chosen, dict):
+            raw, cur = price_of(chosen)
+            return raw, cur or currency
+    return None, currency
+
+
+def _price_value(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool) or value is None:
+        return None, None
+    if isinstance(value, int | float | str):
+        return (value if str(value).strip() else None), None
+    if isinstance(value, dict):
+        keys = _lower_keys(value)
+        currency = next((str(keys[k]) for k in CURRENCY_KEYS if isinstance(keys.get(k), str)),
+                        None)
+        for key in ("amount", "value", "raw", "centamount", "price", "formatted", "final",
+                    "with_tax", "without_tax", "gross"):
+            inner = keys.get(key)
+            if isinstance(inner, dict):
+                raw, cur = _price_value(inner)
+                if raw is not None:
+                    return raw, cur or currency
+            elif inner is not None and not isinstance(inner, bool | list):
+                if key == "centamount" and isinstance(inner, int):
+                    return inner / 100, currency
+                return inner, currency
+    return None, None
+
+
+def fields_of(found: Found) -> dict[str, Any]:
+    """The record fields an embedded product object carries (raw values)."""
+    keys = _lower_keys(found.data)
+    name = next((keys[k.lower()] for k in NAME_KEYS if isinstance(keys.get(k.lower()), str)),
+                None)
+    price, currency = price_of(found.data)
+    sku = next((str(keys[k]) for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)
+    variants = keys.get("variants")
+    if sku is None and isinstance(variants, list) and variants and isinstance(variants[0], dict):
+        vk = _lower_keys(variants[0])
+        sku = str(vk["sku"]) if vk.get("sku") else None
+    brand = keys.get("brand") or keys.get("vendor") or keys.get("item_brand")
+    if isinstance(brand, dict):
+        brand = _lower_keys(brand).get("name")
+    return {
+        "name": name, "price": price, "currency": currency, "sku": sku,
+        "brand": brand if isinstance(brand, str) else None,
+        "gtin": keys.get("gtin") or keys.get("barcode") or keys.get("ean") or keys.get("gtin13"),
+        "availability": availability_of(found.data),
+        "cents": _in_cents(found),
+    }
+
+
+def availability_of(data: dict[str, Any]) -> str | None:
+    keys = _lower_keys(data)
+    for key in ("available", "instock", "in_stock", "is_in_stock", "isinstock", "availableforsale",
+                "available_for_sale", "is_available", "isavailable", "instock_status"):
+        value = keys.get(key)
+        if isinstance(value, bool):
+            return "in_stock" if value else "out_of_stock"
+    for key in ("availability", "stock_status", "stockstatus", "availability_status",
+                "inventory_status", "stock"):
+        value = keys.get(key)
+        if isinstance(value, str) and value:
+            return value
+    quantity = keys.get("quantity") if "quantity" in keys else keys.get("inventory_quantity")
+    if isinstance(quantity, int) and not isinstance(quantity, bool) and "availability" not in keys:
+        return "in_stock" if quantity > 0 else "out_of_stock"
+    return None
+
+
+def _in_cents(found: Found) -> bool:
+    """Shopify's product JSON and analytics meta give prices as integers in cents."""
+    keys = _lower_keys(found.data)
+    price = price_of(found.data)[0]
+    if not isinstance(price, int) or isinstance(price, bool):
+        return False
+    shopify_shape = "handle" in keys or "compare_at_price" in keys or "price_min" in keys or (
+        isinstance(keys.get("variants"), list) and any(
+            isinstance(v, dict) and "compare_at_price" in _lower_keys(v)
+            for v in keys["variants"][:3]))
+    return found.origin in ("shopify", "shopifyanalytics_meta", "meta") or shopify_shape

@@ -1,0 +1,270 @@
+"""One value per field when the page's sources disagree, with the losers and the reason kept.
+
+Sources: ``selectors`` (the user's rules), ``jsonld``, ``microdata``, ``embedded`` (state
+blobs), ``opengraph`` and ``dom`` (what the page shows, read by heuristics).
+
+Precedence, by field:
+
+* **price** — what the page shows the shopper for the current offer wins:
+  1. a selector price when the source says ``prefer = "selectors"``;
+  2. the first structured price (selectors, JSON-LD, microdata, embedded, OpenGraph) that the
+     page also shows as a current price;
+  3. else the page's own best price, when it is shown confidently as the product's price (the
+     structured price is then a regular/was price, or a stale one);
+  4. else the first structured price; else a weaker visible price.
+  Equal decimals are one price (``2879.2`` = ``2879.20``); prices in cents from Shopify-like
+  state are divided by 100.
+* **availability** — the page's stock message or a disabled / "sold out" buy button, then
+  structured data, then an active buy button; ``unknown`` rather than a guess.
+* **currency** — the chosen price's own, else any structured currency, else the symbol shown.
+* **sku** — selectors, JSON-LD, microdata, embedded, then labelled page text; never a token of
+  the product's name.
+* **everything else** — selectors, JSON-LD, microdata, embedded, OpenGraph, then the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voidx.extract.dom import CONFIDENT, DomReading
+from voidx.extract.normalize import clean_text, parse_availability, parse_price
+
+STRUCTURED_ORDER = ("selectors", "jsonld", "microdata", "embedded", "opengraph")
+FIELDS = ("name", "price", "currency", "availability", "sku", "gtin", "brand", "category",
+          "rating", "review_count", "image")
+
+
+@dataclass
+class Candidate:
+    field: str
+    value: Any
+    source: str
+    score: float = 0.0
+    detail: str = ""
+    why: str = ""  # why it won or lost
+    currency: str | None = None
+
+
+@dataclass
+class Decision:
+    values: dict[str, Any] = field(default_factory=dict)
+    chosen: dict[str, Candidate] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def provenance(self) -> dict[str, Any]:
+        """field -> {source, value, rejected: [{source, value, why}]}, for the record."""
+        out: dict[str, Any] = {}
+        for name, winner in self.chosen.items():
+            losers = [{"source": c.source, "value": c.value, "why": c.why}
+                      for c in self.candidates
+                      if c.field == name and c is not winner and c.value != winner.value
+                      and c.value not in (None, "")]
+            out[name] = {"source": winner.source, "value": winner.value, "why": winner.why}
+            if losers:
+                out[name]["rejected"] = losers[:6]
+        return out
+
+
+def reconcile(sources: dict[str, dict[str, Any]], dom: DomReading, *,
+              prefer_selectors: bool = False) -> Decision:
+    """``sources``: source name -> raw field values (cents already flagged by ``_cents``)."""
+    decision = Decision()
+    order = [s for s in STRUCTURED_ORDER if s in sources]
+    if not prefer_selectors and "selectors" in order:
+        # The user's rules fill gaps; structured data goes first unless they say otherwise.
+        order = [*[s for s in order if s != "selectors"], "selectors"]
+    prices = _structured_prices(sources, order)
+    decision.candidates.extend(prices)
+    visible = [Candidate("price", round(c.value, 2), "dom", c.score, c.text,
+                         "; ".join(c.reasons) or "shown on the page", c.currency)
+               for c in dom.prices]
+    decision.candidates.extend(visible)
+    _fix_cents(prices, visible)
+    price = _choose_price(prices, visible, prefer_selectors)
+    if price is not None:
+        decision.chosen["price"] = price
+        decision.values["price"] = price.value
+    _choose_currency(decision, sources, order, dom)
+    _choose_availability(decision, sources, order, dom)
+    _choose_sku(decision, sources, order, dom)
+    for name in ("name", "gtin", "brand", "category", "rating", "review_count", "image"):
+        for source in order:
+            value = sources[source].get(name)
+            if value in (None, "", []):
+                continue
+            candidate = Candidate(name, value, source)
+            decision.candidates.append(candidate)
+            if name not in decision.chosen:
+                candidate.why = f"first source with a {name}"
+                decision.chosen[name] = candidate
+                decision.values[name] = value
+    if "name" not in decision.values and dom.name:
+        candidate = Candidate("name", dom.name, "dom", why="the page's title")
+        decision.candidates.append(candidate)
+        decision.chosen["name"] = candidate
+        decision.values["name"] = dom.name
+    return decision
+
+
+def _structured_prices(sources: dict[str, dict[str, Any]], order: list[str]
+                       ) -> list[Candidate]:
+    out = []
+    for source in order:
+        raw = sources[source].get("price")
+        if raw in (None, ""):
+            continue
+        amount, currency = parse_price(raw, _str(sources[source].get("currency")))
+        if amount is None:
+            continue
+        if sources[source].get("cents") and float(amount).is_integer():
+            amount = amount / 100
+        out.append(Candidate("price", round(amount, 2), source, detail=str(raw)[:80],
+                             currency=currency))
+    return out
+
+
+def _fix_cents(prices: list[Candidate], visible: list[Candidate]) -> None:
+    """An integer state price that the page shows divided by 100 was in cents."""
+    shown = {c.value for c in visible}
+    for c in prices:
+        if c.source == "embedded" and c.value not in shown and round(c.value / 100, 2) in shown \
+                and float(c.value).is_integer():
+            c.value = round(c.value / 100, 2)
+            c.detail += " (cents)"
+
+
+def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_selectors: bool
+                  ) -> Candidate | None:
+    best = max(visible, key=lambda c: c.score) if visible else None
+    shown_current = {c.value for c in visible if c.score >= CONFIDENT - 2
+                     and "struck" not in c.why and "was" not in c.why
+                     and "inside a '" not in c.why and "instalment" not in c.why}
+    if prefer_selectors and prices and prices[0].source == "selectors":
+        return _win(prices[0], "the source prefers its selectors", prices, visible)
+    for candidate in prices:
+        if candidate.value in shown_current:
+            return _win(candidate, "the page shows this price for the product", prices, visible)
+    if best is not None and best.score >= CONFIDENT:
+        for loser in prices:
+            loser.why = _why_not_shown(loser.value, visible)
+        best.why = f"what the page shows ({best.why})"
+        _mark_losers(best, visible)
+        return best
+    if prices:
+        return _win(prices[0], "first structured price (the page shows none confidently)",
+                    prices, visible)
+    if best is not None and best.score >= 2:
+        best.why = f"the page's best price candidate ({best.why})"
+        _mark_losers(best, visible)
+        return best
+    return None
+
+
+def _win(winner: Candidate, why: str, prices: list[Candidate], visible: list[Candidate]
+         ) -> Candidate:
+    winner.why = why
+    for loser in prices:
+        if loser is not winner and loser.value != winner.value:
+            loser.why = f"lower precedence than {winner.source}; " + _why_not_shown(
+                loser.value, visible)
+    _mark_losers(winner, visible)
+    return winner
+
+
+def _mark_losers(winner: Candidate, visible: list[Candidate]) -> None:
+    for c in visible:
+        if c is not winner and c.value != winner.value and not c.why.startswith("lost"):
+            c.why = f"lost (score {c.score:.1f}): {c.why}"
+
+
+def _why_not_shown(value: float, visible: list[Candidate]) -> str:
+    same = [c for c in visible if c.value == value]
+    if not same:
+        return "not shown on the page"
+    return "shown on the page only as: " + same[0].why
+
+
+def _choose_currency(decision: Decision, sources: dict[str, dict[str, Any]], order: list[str],
+                     dom: DomReading) -> None:
+    chosen = decision.chosen.get("price")
+    options: list[tuple[str, str]] = []
+    if chosen is not None and chosen.source != "dom":
+        own = chosen.currency or _currency(sources[chosen.source].get("currency"))
+        if own:
+            options.append((chosen.source, own))
+    options.extend((s, c) for s in order if (c := _currency(sources[s].get("currency"))))
+    if chosen is not None and chosen.source == "dom":
+        shown = next((c.currency for c in dom.prices if round(c.value, 2) == chosen.value
+                      and c.currency), None)
+        if shown:
+            options.insert(0 if not options else 1, ("dom", shown))
+    options.extend(("dom", c.currency) for c in sorted(dom.prices, key=lambda c: -c.score)
+                   if c.currency)
+    for source, currency in options:
+        decision.candidates.append(Candidate("currency", currency, source))
+    if options and chosen is not None:
+        source, currency = options[0]
+        winner = next(c for c in decision.candidates if c.field == "currency"
+                      and c.source == source and c.value == currency)
+        winner.why = "currency of the chosen price" if source == chosen.source else \
+            "the page's declared currency"
+        decision.chosen["currency"] = winner
+        decision.values["currency"] = currency
+
+
+def _choose_availability(decision: Decision, sources: dict[str, dict[str, Any]],
+                         order: list[str], dom: DomReading) -> None:
+    ranked: list[Candidate] = []
+    if "selectors" in sources and sources["selectors"].get("availability"):
+        ranked.append(Candidate("availability",
+                                parse_availability(sources["selectors"]["availability"]),
+                                "selectors", 10, why="the source's selector"))
+    strong = sorted((c for c in dom.availability if c.score >= 3), key=lambda c: -c.score)
+    ranked.extend(Candidate("availability", c.value, "dom", c.score, c.text,
+                            "what the page shows: " + "; ".join(c.reasons)) for c in strong)
+    for source in order:
+        if source == "selectors":
+            continue
+        value = parse_availability(sources[source].get("availability"))
+        if value != "unknown":
+            ranked.append(Candidate("availability", value, source, 2,
+                                    str(sources[source].get("availability"))[:60],
+                                    f"{source} availability"))
+    weak = [c for c in dom.availability if c.score < 3]
+    ranked.extend(Candidate("availability", c.value, "dom", c.score, c.text,
+                            "; ".join(c.reasons)) for c in weak)
+    ranked = [c for c in ranked if c.value != "unknown"]
+    decision.candidates.extend(ranked)
+    if ranked:
+        decision.chosen["availability"] = ranked[0]
+        decision.values["availability"] = ranked[0].value
+
+
+def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: list[str],
+                dom: DomReading) -> None:
+    name = str(decision.values.get("name") or dom.name or "").lower()
+    ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
+              for s in order if sources[s].get("sku") not in (None, "")]
+    for c in sorted(dom.skus, key=lambda c: -c.score):
+        value = str(c.value)
+        if value.lower() in name.split() or (len(value) > 3 and value.lower() in name):
+            decision.candidates.append(Candidate("sku", value, "dom", c.score, c.text,
+                                                 "refused: part of the product's name"))
+            continue
+        ranked.append(Candidate("sku", value, "dom", c.score, c.text,
+                                "; ".join(c.reasons) or "labelled on the page"))
+    decision.candidates.extend(ranked)
+    if ranked:
+        decision.chosen["sku"] = ranked[0]
+        decision.values["sku"] = ranked[0].value
+
+
+def _currency(value: object) -> str | None:
+    if not value:
+        return None
+    return parse_price("1", str(value))[1] if str(value).strip() else None
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
