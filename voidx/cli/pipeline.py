@@ -92,9 +92,16 @@ def extract_cmd(
                                      help="Stop calling the LLM once this much is spent."),
     llm_batch: bool = typer.Option(False, "--llm-batch", help="Send LLM pages as one Message "
                                    "Batch (half the cost, answers within hours)."),
+    explain_url: str = typer.Option(None, "--explain", metavar="URL", help="Show every "
+                                    "candidate per field for one stored page, and the winner."),
 ) -> None:
     """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors, LLM)."""
-    from voidx.extract.stage import extract_pending
+    from voidx.extract.stage import explain, extract_pending
+
+    if explain_url:
+        execute(ctx, "extract", {}, lambda store, settings, run: explain(
+            store, settings.config, explain_url), _render_explain, record=False, readonly=True)
+        return
 
     execute(ctx, "extract", _args(reextract=reextract, budget_usd=budget_usd,
                                   llm_batch=llm_batch),
@@ -102,6 +109,18 @@ def extract_cmd(
                 store, settings.config, run, reextract=reextract, budget_usd=budget_usd,
                 llm_batch=llm_batch),
             render_summary("extract"))
+
+
+def _render_explain(result: dict[str, Any]) -> None:
+    out.print(f"[bold]{result['url']}[/bold]: {result['status']}"
+              + (f" ({result['reason']})" if result["reason"] else ""))
+    table = Table("field", "", "value", "source", "score", "why / where", title_justify="left")
+    for c in sorted(result["candidates"], key=lambda c: (c["field"], not c["chosen"],
+                                                         -c["score"])):
+        table.add_row(c["field"], "✔" if c["chosen"] else "", str(c["value"])[:40], c["source"],
+                      f"{c['score']:.1f}" if c["score"] else "",
+                      (c["why"] or c["detail"])[:90])
+    out.print(table)
 
 
 @app.command("etl")

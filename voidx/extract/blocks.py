@@ -54,9 +54,9 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
         for kind, name, pattern in CHALLENGE:
             if pattern.search(head):
                 return (kind, f"{name} page")
-    visible = _visible_text(tree)
     if has_product_data:
         return None
+    visible = _visible_text(tree)
     title = " ".join(n.text(deep=True) for n in tree.css("title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")

@@ -25,6 +25,9 @@ _AMOUNT = r"\d{1,3}(?:[ \u00a0\u202f'’.,]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])
 MONEY = re.compile(rf"(?:(?:{_SYMBOLS})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?(?:{_SYMBOLS})"
                    rf"|(?:{'|'.join(sorted(ISO_CODES))})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?"
                    rf"(?:{'|'.join(sorted(ISO_CODES))})\b)")
+# A cheap test before the full money pattern: a currency sign or a code-like word.
+_MARKER = re.compile(r"[$€£¥￥₹₽₩₺₴₪₫฿₱₦円元]|zł|Kč|Ft|kr|lei|лв|грн|руб|\b[A-Z]{2,3}\b|R\$|Rs")
+_DIGIT = re.compile(r"\d")
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|list|rrp|msrp|strike|"
                     r"original|before|non[-_]?sale|crossed|uvp|statt|oldprice|old-price|"
                     r"price--rrp|price-was|was-price|retail)\b|\bprice[-_](?:old|was|regular|"
@@ -183,67 +186,87 @@ def _attrs_text(node: LexborNode) -> str:
                                                    "aria-label", "data-testid"))
 
 
+class _Marks:
+    """What each element's attributes say (outside block, struck, current), computed once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[str | None, bool, bool, bool]] = {}
+
+    def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
+        key = node.mem_id
+        found = self._cache.get(key)
+        if found is None:
+            text = _attrs_text(node)
+            outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
+                node.tag in ("nav", "footer", "header", "aside") else None
+            found = (outside.group(0) if outside else None, bool(STRUCK.search(text)),
+                     bool(CURRENT.search(text)), "price" in text.lower())
+            self._cache[key] = found
+        return found
+
+
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
                       h1_pos: int) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
-    nodes = body.css("[itemprop=price], [data-price-amount], [data-price], "
-                     "[class*=price], [class*=Price], [id*=price], [id*=Price], "
-                     "span, div, p, strong, b, ins, del, s, bdi, dd, td, li, em, font")
-    for node in nodes:
-        if node.tag in ("script", "style", "option", "select", "input", "meta") \
-                or node.mem_id in seen:
-            continue
+    marks = _Marks()
+    elements: list[tuple[LexborNode, Any, str]] = []
+    for node in body.css("[itemprop=price][content], [data-price-amount]"):
         attrs = node.attributes
-        raw: Any = None
-        text = ""
-        if attrs.get("data-price-amount"):
-            raw, text = attrs.get("data-price-amount"), f"data-price-amount={attrs['data-price-amount']}"
-        elif node.tag != "meta" and attrs.get("itemprop") == "price" and attrs.get("content"):
-            raw, text = attrs.get("content"), f"itemprop=price content={attrs['content']}"
-        else:
-            own = _own_text(node)
-            match = MONEY.search(own) if own and len(own) < 160 else None
-            if match is None:
-                continue
-            raw, text = match.group(0), own
+        raw = attrs.get("data-price-amount") or attrs.get("content")
+        elements.append((node, raw, f"{node.tag} price attribute {raw}"))
+        seen.add(node.mem_id)
+    for text_node in body.traverse(include_text=True):
+        if text_node.tag != "-text":
+            continue
+        text = text_node.text_content or ""
+        if not _DIGIT.search(text):
+            continue
+        if not _MARKER.search(text) and not _MARKER.search(
+                (text_node.parent.text(deep=True) if text_node.parent is not None else "")[:160]):
+            continue
+        element = text_node.parent
+        for probe in (element, element.parent if element is not None else None):
+            if probe is None or probe.tag in ("script", "style", "noscript", "option", "body",
+                                              "textarea", "title") or probe.mem_id in seen:
+                break
+            own = probe.text(deep=True, separator=" ")
+            if len(own) > 160:
+                break
+            own = re.sub(r"\s+", " ", own).strip()
+            match = MONEY.search(own)
+            if match:
+                seen.add(probe.mem_id)
+                elements.append((probe, match.group(0), own))
+                break
+    for node, raw, text in elements:
         amount, currency = parse_price(raw)
         if amount is None or amount <= 0:
             continue
-        seen.add(node.mem_id)
         candidate = DomCandidate("price", amount, 1.0, text[:120], currency=currency)
-        _score(candidate, node, main, order, h1_pos, currency)
+        _score(candidate, node, main, order, h1_pos, currency, marks)
         found.append(candidate)
     return found
 
 
-def _own_text(node: LexborNode) -> str:
-    """Text of the element, without the text of child blocks that are candidates themselves."""
-    text = node.text(deep=True, separator=" ")
-    if len(text) > 200:
-        return ""
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: dict[int, int],
-           h1_pos: int, currency: str | None) -> None:
+           h1_pos: int, currency: str | None, marks: _Marks) -> None:
     ancestors = _ancestors(node)
-    chain = " ".join(_attrs_text(a) for a in ancestors[:6])
-    chain_all = " ".join(_attrs_text(a) + " " + (a.tag or "") for a in ancestors)
-    if _inside(node, main):
+    near = [marks.of(a) for a in ancestors[:6]]
+    if main is not None and any(a.mem_id == main.mem_id for a in ancestors):
         c.score += 3
         c.reasons.append("inside the main product")
     if any(a.tag in ("del", "s", "strike") for a in ancestors[:4]) or \
             "line-through" in " ".join(str(a.attributes.get("style") or "") for a in ancestors[:3]):
         c.score -= 6
         c.reasons.append("struck through")
-    elif STRUCK.search(chain):
+    elif any(m[1] for m in near):
         c.score -= 5
         c.reasons.append("marked as a was/regular/list price")
-    if CURRENT.search(chain):
+    if any(m[2] for m in near):
         c.score += 2
         c.reasons.append("marked as the current/sale price")
-    elif re.search(r"price", chain, re.I):
+    elif any(m[3] for m in near):
         c.score += 1
         c.reasons.append("in a price element")
     if node.attributes.get("itemprop") == "price" or node.attributes.get("data-price-type") in (
@@ -257,10 +280,10 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if NOTE.search(context):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
-    outside = OUTSIDE.search(chain_all)
+    outside = next((m[0] for m in (marks.of(a) for a in ancestors) if m[0]), None)
     if outside:
         c.score -= 6
-        c.reasons.append(f"inside a '{outside.group(0)}' block")
+        c.reasons.append(f"inside a '{outside}' block")
     position = order.get(node.mem_id)
     if position is not None and h1_pos:
         distance = position - h1_pos

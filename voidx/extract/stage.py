@@ -241,3 +241,34 @@ def _merge(rules: Extraction, answer: LlmAnswer, mode: str) -> Extraction:
         return rules if rules.status == "quarantined" else Extraction(
             "no_product", reason=answer.reason)
     return Extraction("quarantined", reason=answer.reason, provenance=rules.provenance)
+
+
+def explain(store: Store, config: Config, url: str) -> dict[str, Any]:
+    """Every candidate per field for one stored page, with its source, score and the winner."""
+    from voidx.collect.urls import canonicalize
+    from voidx.errors import UsageError
+
+    wanted = canonicalize(url) or url
+    row = store.query(
+        "SELECT url, content_hash, source, status_code FROM fetches WHERE url = ?"
+        " AND content_hash IS NOT NULL ORDER BY id DESC LIMIT 1", (wanted,))
+    if not row:
+        raise UsageError(f"--explain: no stored page for {wanted} (crawl it first)")
+    page = row[0]
+    body = load_body(store, page["content_hash"])
+    if body is None:
+        raise UsageError(f"--explain: the body of {wanted} is missing from the store")
+    source = next((s for s in config.sources if s.name == page["source"]), None)
+    result = extract_page(body, page["url"], source)
+    chosen = {name: value.get("value") for name, value in result.provenance.items()}
+    return {
+        "url": page["url"], "content_hash": page["content_hash"], "status": result.status,
+        "reason": result.reason, "method": result.method,
+        "record": result.record.model_dump() if result.record else None,
+        "chosen": chosen,
+        "candidates": [{"field": c.field, "value": c.value, "source": c.source,
+                        "score": round(c.score, 2), "detail": c.detail, "why": c.why,
+                        "chosen": result.provenance.get(c.field, {}).get("source") == c.source
+                        and result.provenance.get(c.field, {}).get("value") == c.value}
+                       for c in result.candidates],
+    }
