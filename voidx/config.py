@@ -21,7 +21,7 @@ from voidx.errors import ConfigError
 
 ALERT_KINDS = (
     "price_drop", "price_spike", "all_time_low", "back_in_stock", "out_of_stock", "anomaly",
-    "trend_up", "trend_down", "fake_discount", "dq_failure", "crawl_errors",
+    "trend_up", "trend_down", "fake_discount", "dq_failure", "crawl_errors", "extraction_health",
 )
 
 

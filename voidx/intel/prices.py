@@ -10,6 +10,7 @@ from typing import Any
 from voidx.clock import now_ts
 from voidx.config import Config
 from voidx.intel import duck
+from voidx.intel.health import health_alerts
 from voidx.store import Run, Store
 
 MOVES_SQL = """
@@ -91,7 +92,7 @@ def _alerts_for(row: dict[str, Any], rules: dict[str, tuple[float, str, list[str
 
 def analyze(store: Store, db_path: Path, config: Config, run: Run) -> dict[str, Any]:
     """Find movements and store them as alerts; an alert already stored is not stored again."""
-    alerts = find_moves(db_path, config)
+    alerts = find_moves(db_path, config) + health_alerts(db_path)
     created = now_ts()
     new = 0
     with store.transaction() as conn:
