@@ -50,6 +50,7 @@ class Result:
     seconds: float = float("inf")
     accuracy: dict[str, float] = field(default_factory=dict)
     overall: float = 0.0
+    errors: int = 0  # pages on which the extractor raised
 
     @property
     def records_per_s(self) -> float:
@@ -225,14 +226,18 @@ def baseline_extractor() -> Extract:
 
 
 # -- measuring -------------------------------------------------------------------------------
-def timed(extract: Extract, pages: list[Page]) -> tuple[float, list[Any]]:
+def timed(extract: Extract, pages: list[Page]) -> tuple[float, list[Any], list[str]]:
     out: list[Any] = []
-    append = out.append
+    errors: list[str] = []
     gc.collect()
     started = time.perf_counter()
     for page in pages:
-        append(extract(page.body, page.url))
-    return time.perf_counter() - started, out
+        try:
+            out.append(extract(page.body, page.url))
+        except Exception as exc:  # a page that crashes the extractor yields no record
+            out.append(None)
+            errors.append(f"{page.url}: {exc!r}")
+    return time.perf_counter() - started, out, errors
 
 
 def _same(key: str, got: Any, want: Any) -> bool:
@@ -290,10 +295,14 @@ def main() -> int:
         # Alternate who goes first, so neither always meets the warmer (or fuller) heap.
         for name in (list(contenders) if i % 2 == 0 else list(reversed(contenders))):
             extract, to_fields = contenders[name]
-            seconds, out = timed(extract, pages)
+            seconds, out, errors = timed(extract, pages)
             result = results[name]
             result.seconds = min(result.seconds, seconds)
             if i == 0:
+                result.errors = len(errors)
+                if errors:
+                    print(f"{name}: {len(errors)} pages raised, e.g. {errors[0]}",
+                          file=sys.stderr, flush=True)
                 records = [to_fields(r) for r in out]
                 result.records = sum(r is not None for r in records)
                 result.accuracy, result.overall, mistakes[name] = score(records, pages)
@@ -324,6 +333,9 @@ def main() -> int:
     warnings = []
     if len(pages) < 10000:
         warnings.append(f"only {len(pages)} product pages; the issue asks for >= 10,000")
+    for r in (v, b):
+        if r.errors:
+            warnings.append(f"{r.contender} raised on {r.errors} pages (counted as no record)")
     for warning in warnings:
         print(f"WARNING: {warning}")
     print(f"ratio (voidx/extruct records/s): {ratio:.2f}x")
@@ -331,7 +343,8 @@ def main() -> int:
           f"{v.overall:.2f}% >= extruct's {b.overall:.2f}%)")
 
     def figures(r: Result) -> dict[str, Any]:
-        return {"pages": r.pages, "records": r.records, "seconds": round(r.seconds, 4),
+        return {"pages": r.pages, "records": r.records, "errors": r.errors,
+                "seconds": round(r.seconds, 4),
                 "records_per_s": round(r.records_per_s, 1),
                 "accuracy": {k: round(a, 3) for k, a in r.accuracy.items()},
                 "overall": round(r.overall, 3)}
