@@ -22,30 +22,43 @@ from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availabil
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
                     if not s.isalpha() or len(s) > 1)
 _AMOUNT = r"\d{1,3}(?:[ \u00a0\u202f'’.,]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?|\d+(?:[.,]\d{1,2})?"
-MONEY = re.compile(rf"(?:(?:{_SYMBOLS})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?(?:{_SYMBOLS})"
-                   rf"|(?:{'|'.join(sorted(ISO_CODES))})\s?(?:{_AMOUNT})|(?:{_AMOUNT})\s?"
-                   rf"(?:{'|'.join(sorted(ISO_CODES))})\b)")
-# A cheap test before the full money pattern: a currency sign or a code-like word.
-_MARKER = re.compile(r"[$€£¥￥₹₽₩₺₴₪₫฿₱₦円元]|zł|Kč|Ft|kr|lei|лв|грн|руб|\b[A-Z]{2,3}\b|R\$|Rs")
+_NUMBER = re.compile(_AMOUNT)
+_CODES = "|".join(sorted(ISO_CODES))
+_BEFORE = re.compile(rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b)\s?$")
+_AFTER = re.compile(rf"\s?(?:{_SYMBOLS}|(?:{_CODES})\b)")
+
+
+def find_money(text: str) -> str | None:
+    """An amount with a currency right next to it ("$1,299.00", "12,50 €", "EUR 5"): numbers
+    first, then a look at either side, which is much faster than one pattern tried at every
+    position of every text."""
+    for number in _NUMBER.finditer(text):
+        start, end = number.span()
+        before = _BEFORE.search(text, max(0, start - 6), start)
+        after = _AFTER.match(text, end)
+        if before or after:
+            return text[before.start() if before else start:after.end() if after else end]
+    return None
 _DIGIT = re.compile(r"\d")
+# The attribute and label patterns below are matched against lower-cased text.
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|list|rrp|msrp|strike|"
                     r"original|before|non[-_]?sale|crossed|uvp|statt|oldprice|old-price|"
                     r"price--rrp|price-was|was-price|retail)\b|\bprice[-_](?:old|was|regular|"
-                    r"before|list|compare)", re.I)
+                    r"before|list|compare)")
 STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|regular price|msrp|uvp|statt|"
                          r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
-                         r"original price)\b", re.I)
+                         r"original price)\b")
 CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
                      r"selling|price--with(?:out)?tax|price-item--sale|sales|finalprice)\b"
                      r"|final[-_]?price|current[-_]?price|sale[-_]?price|special[-_]?price|"
-                     r"price[-_]?(?:sale|current|final|now|actual)", re.I)
+                     r"price[-_]?(?:sale|current|final|now|actual)")
 OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
                      r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
                      r"complete[-_]?the[-_]?look|bundle|review|testimonial|footer|header|"
                      r"\bnav\b|navigation|menu|breadcrumb|mini[-_]?cart|cart[-_]?drawer|"
                      r"newsletter|cookie|announcement|promo[-_]?bar|shipping[-_]?bar|"
                      r"comparison|compare[-_]?table|other[-_]?sellers|sponsored|\bads?\b|"
-                     r"suggest|trending|bestseller|wishlist|modal", re.I)
+                     r"suggest|trending|bestseller|wishlist|modal")
 NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments?|klarna|"
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|versand|livraison|envío|orders? (?:over|above)|"
@@ -53,7 +66,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?(?:kg|100 ?g|count|ct|"
                   r"unit|ea|oz|lb|l)\b|unit price|grundpreis|as low as|starting at|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
-                  r"other sellers|new \(\d+\) from|used from|from \S+ used", re.I)
+                  r"other sellers|new \(\d+\) from|used from|from \S+ used")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "#form-action-addToCart, #product-addtocart-button, #add-to-cart-button, "
               "[id*=add-to-cart], [id*=addtocart], [id*=AddToCart], [class*=add-to-cart], "
@@ -196,7 +209,7 @@ class _Marks:
         key = node.mem_id
         found = self._cache.get(key)
         if found is None:
-            text = _attrs_text(node)
+            text = _attrs_text(node).lower()
             outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
                 node.tag in ("nav", "footer", "header", "aside") else None
             found = (outside.group(0) if outside else None, bool(STRUCK.search(text)),
@@ -222,9 +235,6 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         text = text_node.text_content or ""
         if not _DIGIT.search(text):
             continue
-        if not _MARKER.search(text) and not _MARKER.search(
-                (text_node.parent.text(deep=True) if text_node.parent is not None else "")[:160]):
-            continue
         element = text_node.parent
         for probe in (element, element.parent if element is not None else None):
             if probe is None or probe.tag in ("script", "style", "noscript", "option", "body",
@@ -234,10 +244,10 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
             if len(own) > 160:
                 break
             own = re.sub(r"\s+", " ", own).strip()
-            match = MONEY.search(own)
-            if match:
+            money = find_money(own)
+            if money:
                 seen.add(probe.mem_id)
-                elements.append((probe, match.group(0), own))
+                elements.append((probe, money, own))
                 break
     for node, raw, text in elements:
         amount, currency = parse_price(raw)
@@ -273,8 +283,8 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
             "finalPrice", "final_price"):
         c.score += 2
         c.reasons.append("marked up as the offer price")
-    context = _context(node)
-    if STRUCK_TEXT.search(context):
+    label, context = _label(node).lower(), _context(node).lower()
+    if STRUCK_TEXT.search(label):
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
     if NOTE.search(context):
@@ -297,6 +307,25 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score += 0.5
 
 
+def _label(node: LexborNode) -> str:
+    """The words that label a price: its own text and what stands right before it."""
+    parts = [node.text(deep=True, separator=" ")]
+    current: LexborNode | None = node
+    for _ in range(2):  # the label may sit before the price or before its wrapper
+        if current is None:
+            break
+        prev = current.prev
+        while prev is not None and prev.tag == "-text" and not (prev.text_content or "").strip():
+            prev = prev.prev
+        if prev is not None:
+            text = prev.text(deep=True, separator=" ").strip()
+            if text and not find_money(text):
+                parts.append(text[-60:])
+                break
+        current = current.parent if current.prev is None else None
+    return " ".join(parts)[:200]
+
+
 def _context(node: LexborNode) -> str:
     """The words around a price: its own text, its parent's and the previous sibling's."""
     parts = [node.text(deep=True, separator=" ")]
@@ -315,22 +344,22 @@ def _context(node: LexborNode) -> str:
 
 def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list[DomCandidate]:
     found: list[DomCandidate] = []
-    for selector in SKU_NODES:
-        for node in body.css(selector)[:3]:
-            value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
-                     or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
-            value = re.sub(r"\s+", " ", value or "").strip()
-            label = SKU_LABEL.search(value)
-            if label:
-                value = label.group(1)
-            if value and 2 < len(value) <= 40 and " " not in value:
-                c = DomCandidate("sku", value, 3.0, f"{selector}: {value}")
-                if OUTSIDE.search(" ".join(_attrs_text(a) for a in _ancestors(node))):
-                    c.score -= 4
-                    c.reasons.append("outside the main product")
-                if _inside(node, main):
-                    c.score += 1
-                found.append(c)
+    marks = _Marks()
+    for node in body.css(", ".join(SKU_NODES))[:12]:
+        value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
+                 or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
+        value = re.sub(r"\s+", " ", value or "").strip()
+        label = SKU_LABEL.search(value)
+        if label:
+            value = label.group(1)
+        if value and 2 < len(value) <= 40 and " " not in value:
+            c = DomCandidate("sku", value, 3.0, value, ["an element marked as the SKU"])
+            if any(marks.of(a)[0] for a in _ancestors(node)):
+                c.score -= 4
+                c.reasons.append("outside the main product")
+            if _inside(node, main):
+                c.score += 1
+            found.append(c)
     scope = main if main is not None else body
     for source in (scope, body) if scope is not body else (body,):
         text = source.text(deep=True, separator=" ")
