@@ -43,7 +43,14 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
                  status_code: int | None = None) -> Extraction:
     text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
     tree = LexborHTMLParser(text)
-    sources = read_sources(tree, url, source)
+    sources = read_sources(tree, url, source, embedded_state=False)
+    if _plainly_shown(text, sources):
+        # The page shows the structured price and nothing suggests a sale, a regular price or
+        # a sold-out product: what the page says and what it shows agree without reading it.
+        return _decide(sources, DomReading(), url, source, tree)
+    found = embedded.products(tree)
+    if found:
+        _add_embedded(sources, found, tree, url)
     has_data = any(values.get("name") or values.get("price") is not None
                    for name, values in sources.items() if name != "selectors") or bool(
         sources.get("selectors", {}).get("name"))
@@ -53,6 +60,11 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     dom = read_dom(tree, url)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
+    return _decide(sources, dom, url, source, tree)
+
+
+def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
+            source: SourceConfig | None, tree: LexborHTMLParser) -> Extraction:
     decision = reconcile(sources, dom, prefer_selectors=bool(source and
                                                              source.prefer == "selectors"))
     provenance = decision.provenance()
@@ -73,8 +85,8 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
                       candidates=decision.candidates)
 
 
-def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None
-                 ) -> dict[str, dict[str, Any]]:
+def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None, *,
+                 embedded_state: bool = True) -> dict[str, dict[str, Any]]:
     """Raw field values by source, each describing this page's main product."""
     sources: dict[str, dict[str, Any]] = {}
     jsonld = _main_product(jsonld_products(tree), url)
@@ -90,18 +102,62 @@ def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None
         selected = apply_rules(tree, source.selectors)
         if selected:
             sources["selectors"] = selected
-    found = embedded.products(tree)
-    if found:
-        hints = [v for v in sources.values()]
-        name_hint = next((h.get("name") for h in hints if h.get("name")), None)
-        if name_hint is None:
-            h1 = tree.css_first("h1")
-            name_hint = h1.text(deep=True).strip() if h1 is not None else None
-        sku_hint = next((str(h["sku"]) for h in hints if h.get("sku")), None)
-        main = embedded.main_product(found, url, name_hint, sku_hint)
-        if main is not None:
-            sources["embedded"] = embedded.fields_of(main)
+    if embedded_state:
+        found = embedded.products(tree)
+        if found:
+            _add_embedded(sources, found, tree, url)
     return sources
+
+
+def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found],
+                  tree: LexborHTMLParser, url: str) -> None:
+    hints = list(sources.values())
+    name_hint = next((h.get("name") for h in hints if h.get("name")), None)
+    if name_hint is None:
+        h1 = tree.css_first("h1")
+        name_hint = h1.text(deep=True).strip() if h1 is not None else None
+    sku_hint = next((str(h["sku"]) for h in hints if h.get("sku")), None)
+    main = embedded.main_product(found, url, name_hint, sku_hint)
+    if main is not None:
+        sources["embedded"] = embedded.fields_of(main)
+
+
+_NOT_SHOWN = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->",
+                        re.S | re.I)
+# Plain substrings (lower case): far cheaper than one pattern over the whole page.
+_SALE_OR_STOCK = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "was-price",
+                  "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
+                  "regular", "list-price", "list price", "rrp", "msrp", "strike", "sold out",
+                  "sold-out", "out of stock", "unavailable", "notify me", "pre-order",
+                  "preorder", "data-price-type", "% off", "save ")
+
+
+def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
+    """JSON-LD or microdata with name, price and SKU, the price visible as written, and no
+    sign of a sale, a regular price or a stock problem on the page."""
+    main = sources.get("jsonld") or sources.get("microdata")
+    if not main or not main.get("name") or not main.get("sku") or "selectors" in sources:
+        return False
+    amount = parse_price(main.get("price"), None)[0]
+    if amount is None:
+        return False
+    shown = _NOT_SHOWN.sub(" ", text)
+    lowered = shown.lower()
+    if any(marker in lowered for marker in _SALE_OR_STOCK):
+        return False
+    return any(form in shown for form in _written(amount))
+
+
+def _written(amount: float) -> set[str]:
+    whole, cents = f"{amount:.2f}".split(".")
+    groups = f"{int(whole):,}"
+    forms = {f"{groups}.{cents}", f"{whole}.{cents}", f"{groups.replace(',', '.')},{cents}",
+             f"{whole},{cents}", f"{groups.replace(',', ' ')},{cents}",
+             f"{groups.replace(',', chr(160))},{cents}", f"{groups.replace(',', chr(39))}.{cents}"}
+    if cents == "00":
+        forms |= {f"{groups}", f"{groups.replace(',', '.')},-", f"{whole},-"} if int(whole) >= 1000 \
+            else {f"{whole},-", f"{whole}.–"}
+    return {f for f in forms if len(f) >= 3}
 
 
 def _dom_product(dom: DomReading) -> bool:
