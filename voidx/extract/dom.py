@@ -21,7 +21,8 @@ from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availabil
 
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
                     if not s.isalpha() or len(s) > 1)
-_AMOUNT = r"\d{1,3}(?:[ \u00a0\u202f'’.,]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?|\d+(?:[.,]\d{1,2})?"
+_AMOUNT = (r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,][-–])?(?!\d)"
+           r"|\d+(?:[.,]\d{1,2})?(?:[.,][-–])?(?!\d)")
 _NUMBER = re.compile(_AMOUNT)
 _CODES = "|".join(sorted(ISO_CODES))
 _BEFORE = re.compile(rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b)\s?$")
@@ -41,10 +42,10 @@ def find_money(text: str) -> str | None:
     return None
 _DIGIT = re.compile(r"\d")
 # The attribute and label patterns below are matched against lower-cased text.
-STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|list|rrp|msrp|strike|"
-                    r"original|before|non[-_]?sale|crossed|uvp|statt|oldprice|old-price|"
-                    r"price--rrp|price-was|was-price|retail)\b|\bprice[-_](?:old|was|regular|"
-                    r"before|list|compare)")
+STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strike|"
+                    r"strike[-_]?through|line[-_]through|original|before|non[-_]?sale|crossed|"
+                    r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
+                    r"\bprice[-_](?:old|was|regular|before|compare)|list[-_]?price")
 STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|regular price|msrp|uvp|statt|"
                          r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
                          r"original price)\b")
@@ -54,17 +55,25 @@ CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal
                      r"price[-_]?(?:sale|current|final|now|actual)")
 OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
                      r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
-                     r"complete[-_]?the[-_]?look|bundle|review|testimonial|footer|header|"
-                     r"\bnav\b|navigation|menu|breadcrumb|mini[-_]?cart|cart[-_]?drawer|"
+                     r"complete[-_]?the[-_]?look|bundle|review|testimonial|"
+                     r"(?:^|\s)(?:site[-_]|page[-_]|main[-_]|global[-_]|top[-_])?(?:header|footer|"
+                     r"nav|navbar|navigation|menu|mega[-_]?menu|breadcrumbs?)(?:\s|$)|"
+                     r"\b(?:header|footer|nav|aside)$|mini[-_]?cart|cart[-_]?drawer|"
                      r"newsletter|cookie|announcement|promo[-_]?bar|shipping[-_]?bar|"
                      r"comparison|compare[-_]?table|other[-_]?sellers|sponsored|\bads?\b|"
                      r"suggest|trending|bestseller|wishlist|modal")
 NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments?|klarna|"
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
-                  r"shipping|delivery|versand|livraison|envío|orders? (?:over|above)|"
-                  r"spend|free .{0,20}over|you save|save\b|off\b|discount|coupon|"
-                  r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?(?:kg|100 ?g|count|ct|"
-                  r"unit|ea|oz|lb|l)\b|unit price|grundpreis|as low as|starting at|"
+                  r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
+                  r"spedizione|orders? (?:over|above)|spend|free .{0,20}over|you save|save\b|"
+                  r"off\b|discount|coupon|économisez|sparen sie|sie sparen|ahorra|risparmi|"
+                  r"oszczędzasz|bespaar|\bdont\b|éco-participation|eco-?fee|ecotax|"
+                  r"sold separately|add-on|optional extra|"
+                  r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?\d*\s?(?:kg|g|mg|l|ml|cl|oz|"
+                  r"fl oz|lb|count|ct|unit|ea|item|piece|pc|sheet|m|m2|sq ?ft)\b|unit price|"
+                  r"grundpreis|as low as|starting at|\bnet(?:to)?\b|excl\.?|excluding|"
+                  r"ohne mwst|zzgl|hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
+                  r"lowest price|niedrigste|najniższa|prix le plus bas|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
                   r"other sellers|new \(\d+\) from|used from|from \S+ used")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
@@ -78,7 +87,9 @@ SKU_LABEL = re.compile(
     r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
-    r"Código|Artikel)\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
+    r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Artikelnr\.?|Produktnummer|"
+    r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|品番|货号|Artikel)"
+    r"\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
              ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
@@ -125,8 +136,9 @@ class DomReading:
 
     def looks_like_listing(self) -> bool:
         """Many buy buttons or many different confident prices: a category page, not a product."""
-        confident = {round(c.value, 2) for c in self.prices if c.score >= CONFIDENT}
-        return self.buy_buttons >= 3 or len(confident) >= 4
+        confident = {round(c.value, 2) for c in self.prices if c.score >= CONFIDENT
+                     and "inside the main product" in c.reasons}
+        return self.buy_buttons >= 5 or len(confident) >= 6
 
 
 def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
@@ -137,7 +149,7 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     title = _title(tree)
     reading.name = title
     h1 = tree.css_first("h1")
-    buttons = tree.css(BUY_BUTTON)
+    buttons = _buy_buttons(tree)
     button = buttons[0] if buttons else None
     reading.buy_buttons = len(buttons)
     main = _main_container(h1, button)
@@ -147,6 +159,29 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     reading.skus = _sku_candidates(body, main, url)
     reading.availability = _availability_candidates(body, main, button)
     return reading
+
+
+BUTTON_TEXT = re.compile(
+    r"add to (?:cart|bag|basket|trolley)|buy (?:it )?now|in den (?:warenkorb|einkaufswagen)|"
+    r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
+    r"do koszyka|lägg i varukorgen|カートに入れる|pre-?order|vorbestellen|précommander|"
+    r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
+
+
+def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Buy buttons: known ids and classes, or a button whose text says add to cart / sold out.
+    Wrappers that hold another match are dropped, so each button counts once."""
+    found = list(tree.css(BUY_BUTTON))
+    for node in tree.css("button, input[type=submit], input[type=button], [role=button]"):
+        text = (node.text(deep=True) or "") + " " + str(node.attributes.get("value") or "")
+        if len(text) < 60 and BUTTON_TEXT.search(text):
+            found.append(node)
+    unique: dict[int, LexborNode] = {}
+    for node in found:
+        unique.setdefault(node.mem_id, node)
+    real = [n for n in unique.values() if n.tag in ("button", "input", "a")
+            or n.attributes.get("role") == "button"]
+    return real or list(unique.values())[:1]
 
 
 def _title(tree: LexborHTMLParser) -> str | None:
@@ -189,14 +224,33 @@ def _ancestors(node: LexborNode) -> list[LexborNode]:
     return out
 
 
+def _before_money(text: str) -> str:
+    """What stands before the first amount of a text ("(+" in "SRAM XDR (+50,00 zł)")."""
+    money = find_money(text)
+    return text[:text.find(money)] if money else ""
+
+
+def sku_like(value: str) -> bool:
+    """SKUs carry a digit or are written in capitals ("ASH-EBO-M"); "arc-brass-table-lamp"
+    is a URL handle and "Not available" is a sentence."""
+    return bool(re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value))
+
+
+def _holders(main: LexborNode | None) -> set[int]:
+    """The main product and the page wrappers around it: their classes describe the page
+    ("single-product has-reviews"), not a block of other products."""
+    return {a.mem_id for a in _ancestors(main)} if main is not None else set()
+
+
 def _inside(node: LexborNode, container: LexborNode | None) -> bool:
     return container is not None and any(a.mem_id == container.mem_id for a in _ancestors(node))
 
 
 def _attrs_text(node: LexborNode) -> str:
     a = node.attributes
+    custom = node.tag if node.tag and "-" in node.tag else ""  # <sale-price>, <compare-at-price>
     return " ".join(str(a.get(k) or "") for k in ("class", "id", "data-price-type", "itemprop",
-                                                   "aria-label", "data-testid"))
+                                                   "aria-label", "data-testid")) + " " + custom
 
 
 class _Marks:
@@ -212,7 +266,9 @@ class _Marks:
             text = _attrs_text(node).lower()
             outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
                 node.tag in ("nav", "footer", "header", "aside") else None
-            found = (outside.group(0) if outside else None, bool(STRUCK.search(text)),
+            struck = bool(STRUCK.search(text)) or any(
+                "strike" in key and value != "false" for key, value in node.attributes.items())
+            found = (outside.group(0) if outside else None, struck,
                      bool(CURRENT.search(text)), "price" in text.lower())
             self._cache[key] = found
         return found
@@ -244,7 +300,9 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
             if len(own) > 160:
                 break
             own = re.sub(r"\s+", " ", own).strip()
-            money = find_money(own)
+            # "$ 27 . 99" split over spans reads right without the separators.
+            joined = re.sub(r"\s+", "", probe.text(deep=True)) if len(own) < 30 else ""
+            money = (find_money(joined) if joined else None) or find_money(own)
             if money:
                 seen.add(probe.mem_id)
                 elements.append((probe, money, own))
@@ -290,7 +348,9 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if NOTE.search(context):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
-    outside = next((m[0] for m in (marks.of(a) for a in ancestors) if m[0]), None)
+    wrappers = _holders(main)
+    outside = next((m[0] for a in ancestors if a.mem_id not in wrappers
+                    and a.tag not in ("html", "body") and (m := marks.of(a))[0]), None)
     if outside:
         c.score -= 6
         c.reasons.append(f"inside a '{outside}' block")
@@ -303,15 +363,22 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         elif -30 <= distance < 0:
             c.score += 1
             c.reasons.append("just before the title")
+    if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
+        c.score -= 5
+        c.reasons.append("a price difference (+/-), not a price")
     if currency:
         c.score += 0.5
+
+
+INLINE = frozenset({"-text", "span", "small", "em", "i", "b", "strong", "sup", "sub", "abbr",
+                    "label", "dt", "bdi", "s", "del", "ins", "a", "font", "u"})
 
 
 def _label(node: LexborNode) -> str:
     """The words that label a price: its own text and what stands right before it."""
     parts = [node.text(deep=True, separator=" ")]
     current: LexborNode | None = node
-    for _ in range(2):  # the label may sit before the price or before its wrapper
+    for _ in range(3):  # the label may sit before the price or before its wrapper
         if current is None:
             break
         prev = current.prev
@@ -327,19 +394,24 @@ def _label(node: LexborNode) -> str:
 
 
 def _context(node: LexborNode) -> str:
-    """The words around a price: its own text, its parent's and the previous sibling's."""
-    parts = [node.text(deep=True, separator=" ")]
-    parent = node.parent
-    if parent is not None:
-        parent_text = parent.text(deep=True, separator=" ")
-        if len(parent_text) < 300:
-            parts.append(parent_text)
-    prev = node.prev
-    while prev is not None and prev.tag == "-text" and not (prev.text_content or "").strip():
-        prev = prev.prev
-    if prev is not None:
-        parts.append(prev.text(deep=True, separator=" ")[:80])
-    return " ".join(parts)[:500]
+    """The words a price stands in: its label, its own text and what follows it ("/ month",
+    "/ 100 ml", "with Klarna") — not the texts of its neighbours."""
+    parts = [_label(node)]
+    current: LexborNode | None = node
+    for _ in range(2):
+        if current is None:
+            break
+        following = current.next
+        while following is not None and following.tag == "-text" \
+                and not (following.text_content or "").strip():
+            following = following.next
+        if following is not None and following.tag in INLINE:
+            text = following.text(deep=True, separator=" ").strip()
+            if text:
+                parts.append(text[:60])
+                break
+        current = current.parent if current.next is None else None
+    return " ".join(parts)[:400]
 
 
 def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list[DomCandidate]:
@@ -365,7 +437,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
         text = source.text(deep=True, separator=" ")
         for match in SKU_LABEL.finditer(text):
             value = match.group(1).rstrip(".,;")
-            if not re.search(r"\d", value):
+            if not sku_like(value):
                 continue
             found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
                                       match.group(0)[:80], ["labelled in the page text"]))
@@ -393,12 +465,17 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
                       + " " + str(button.attributes.get("value") or "")).strip()
         disabled = "disabled" in button.attributes or \
             button.attributes.get("aria-disabled") == "true"
-        if SOLD_OUT.search(text) or (disabled and not re.search(r"pre-?order", text, re.I)):
-            found.append(DomCandidate("availability", "out_of_stock", 3.5, text[:60] or "disabled",
-                                      ["the buy button is disabled or says sold out"]))
+        if SOLD_OUT.search(text):
+            found.append(DomCandidate("availability", "out_of_stock", 3.5, text[:60],
+                                      ["the buy button says sold out"]))
         elif re.search(r"pre-?order|vorbestellen|précommander", text, re.I):
             found.append(DomCandidate("availability", "preorder", 3.5, text[:60],
                                       ["the buy button offers a pre-order"]))
+        elif disabled:
+            # Some shops render the button disabled until their scripts run: weaker than an
+            # explicit stock message.
+            found.append(DomCandidate("availability", "out_of_stock", 2.5, text[:60] or "button",
+                                      ["the buy button is disabled"]))
         else:
             found.append(DomCandidate("availability", "in_stock", 2.0, text[:60] or "button",
                                       ["the buy button is active"]))

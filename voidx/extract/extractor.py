@@ -161,12 +161,16 @@ def _written(amount: float) -> set[str]:
 
 
 def _dom_product(dom: DomReading) -> bool:
-    """A page without data that still shows one product: a confident price and a product
-    signal (buy button, SKU or stock message), and not a grid of products."""
-    best = dom.best_price()
-    if best is None or best.score < CONFIDENT or dom.looks_like_listing():
+    """A page without data that still shows one product, and not a grid of products: a
+    confident price and a product signal (buy button, SKU or stock message) — or, with no
+    price shown, a labelled SKU and an explicit stock message (an unavailable product)."""
+    if dom.looks_like_listing() or not dom.name:
         return False
-    return bool(dom.buy_buttons or dom.skus or any(c.score >= 3 for c in dom.availability))
+    best = dom.best_price()
+    stock = any(c.score >= 3 for c in dom.availability)
+    if best is not None and best.score >= CONFIDENT:
+        return bool(dom.buy_buttons or dom.skus or stock)
+    return stock and any(c.score >= 2.5 for c in dom.skus)
 
 
 def record_url(tree: LexborHTMLParser, url: str) -> str:

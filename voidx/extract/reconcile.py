@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voidx.extract.dom import CONFIDENT, DomReading
+from voidx.extract.dom import CONFIDENT, DomReading, sku_like
 from voidx.extract.normalize import clean_text, parse_availability, parse_price
 
 STRUCTURED_ORDER = ("selectors", "jsonld", "microdata", "embedded", "opengraph")
@@ -144,8 +144,14 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
         return _win(prices[0], "the source prefers its selectors", prices, visible)
     for candidate in prices:
         if candidate.value in shown_current:
+            shown_score = max(c.score for c in visible if c.value == candidate.value)
+            if best is not None and best.value != candidate.value and best.score >= CONFIDENT \
+                    and best.score - shown_score >= 2:
+                break  # the page shows another price far more prominently
             return _win(candidate, "the page shows this price for the product", prices, visible)
-    if best is not None and best.score >= CONFIDENT:
+    if best is not None and best.score >= CONFIDENT and (
+            not prices or "inside the main product" in best.why):
+        # A price shown outside the product's own area does not overrule its data.
         for loser in prices:
             loser.why = _why_not_shown(loser.value, visible)
         best.why = f"what the page shows ({best.why})"
@@ -246,8 +252,18 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
     name = str(decision.values.get("name") or dom.name or "").lower()
     ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
               for s in order if sources[s].get("sku") not in (None, "")]
+    shown = [c for c in dom.skus if c.score >= 2.5 and sku_like(str(c.value))]
+    if ranked and shown and ranked[0].source != "selectors" and \
+            all(str(c.value) != ranked[0].value for c in dom.skus):
+        # The page labels another SKU (the selected variant's) and never shows this one.
+        best = max(shown, key=lambda c: c.score)
+        ranked.insert(0, Candidate("sku", str(best.value), "dom", best.score, best.text,
+                                   "what the page shows as the SKU; structured data's "
+                                   f"{ranked[0].value!r} is not shown"))
     for c in sorted(dom.skus, key=lambda c: -c.score):
         value = str(c.value)
+        if not sku_like(value):
+            continue
         if value.lower() in name.split() or (len(value) > 3 and value.lower() in name):
             decision.candidates.append(Candidate("sku", value, "dom", c.score, c.text,
                                                  "refused: part of the product's name"))
