@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
-PRICE_KEYS = ("saleprice", "sale_price", "finalprice", "final_price", "specialprice",
+PRICE_KEYS = ("display_price", "saleprice", "sale_price", "finalprice", "final_price",
+              "specialprice",
               "special_price", "currentprice", "current_price", "price_amount", "price",
               "amount", "priceamount", "pricevalue")
 SKU_KEYS = ("sku", "reference", "item_id", "productsku", "product_sku", "mpn_sku", "variantsku")
@@ -28,11 +29,11 @@ CURRENCY_KEYS = ("currency", "currencycode", "pricecurrency", "currency_code")
 OTHER_PRODUCTS = re.compile(r"related|recommend|upsell|up_sell|crosssell|cross_sell|similar|"
                             r"recent|also|bundle|accessor|complete|suggest|trending|bestseller",
                             re.I)
-ASSIGNMENTS = re.compile(
-    r"(?:window\.|var\s+|let\s+|const\s+)?"
-    r"(__NEXT_DATA__|__INITIAL_STATE__|__NUXT__|__APOLLO_STATE__|__PRELOADED_STATE__|"
-    r"__INITIAL_DATA__|__STATE__|BCData|ShopifyAnalytics\.meta|meta|prestashop|productData|"
-    r"product_data|digitalData|utag_data|__PRODUCT__|pageData)\s*=\s*(?=[{\[])")
+# Any object literal assigned in a script: framework state (__INITIAL_STATE__, __NUXT__,
+# __APOLLO_STATE__, BCData, ShopifyAnalytics.meta, dataLayer_content, ...). Only literals that
+# mention a price are parsed.
+ASSIGNMENTS = re.compile(r"(?:window\.|var\s+|let\s+|const\s+|\b)([A-Za-z_$][\w$.]*)\s*=\s*"
+                         r"(?=[{\[])")
 PUSHES = re.compile(r"(?:dataLayer\.push|gtag\s*\(\s*['\"]event['\"]\s*,\s*['\"]view_item['\"]\s*,"
                     r"|fbq\s*\(\s*['\"]track['\"]\s*,\s*['\"]ViewContent['\"]\s*,)\s*\(?\s*(?=\{)")
 JSON_ATTRIBUTES = ("data-product", "data-product-json", "data-product_variations",
@@ -46,6 +47,7 @@ class Found:
     path: str
     data: dict[str, Any]
     origin: str  # which blob: next_data, shopify, datalayer, ...
+    currency: str | None = None  # declared by an enclosing object ({"currency": .., "items": ..})
 
 
 def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
@@ -63,8 +65,13 @@ def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
             continue
         if kind not in ("", "text/javascript", "application/javascript", "module"):
             continue
+        if "price" not in text.lower():
+            continue
         for match in ASSIGNMENTS.finditer(text):
-            data = loads(_balanced(text, match.end()))
+            literal = _balanced(text, match.end())
+            if len(literal) < 20 or "price" not in literal.lower():
+                continue
+            data = loads(literal)
             if data is not None:
                 yield (match.group(1).lower().replace(".", "_"), data)
         for match in PUSHES.finditer(text):
@@ -168,37 +175,70 @@ def _looks_like_product(data: dict[str, Any]) -> bool:
     has_price = any(k in keys for k in (*PRICE_KEYS, "pricerange", "prices", "variants",
                                          "offers", "price_range"))
     typename = str(keys.get("__typename") or keys.get("@type") or keys.get("type") or "")
-    return has_name and (has_price or "product" in typename.lower())
+    if has_name and (has_price or "product" in typename.lower()):
+        return True
+    # A variant: no name of its own, but a SKU, a price and the options that select it.
+    return bool(has_price and keys.get("sku") and isinstance(keys.get("attributes") or
+                                                           keys.get("options"), dict | list))
+
+
+def selected_options(tree: LexborHTMLParser) -> set[str]:
+    """Option values the page has preselected (selected <option>s, checked radios)."""
+    values = set()
+    for node in tree.css("select option[selected], input[type=radio][checked]"):
+        value = (node.attributes.get("value") or "").strip().lower()
+        if value:
+            values.add(value)
+    return values
+
+
+def _variant_values(data: dict[str, Any]) -> set[str]:
+    options = _lower_keys(data).get("attributes") or _lower_keys(data).get("options")
+    if isinstance(options, dict):
+        return {str(v).strip().lower() for v in options.values() if v}
+    if isinstance(options, list):
+        return {str(v).strip().lower() for v in options if isinstance(v, str | int)}
+    return set()
 
 
 def products(tree: LexborHTMLParser) -> list[Found]:
     found: list[Found] = []
     for origin, data in blobs(tree):
-        for path, node in _walk(data, origin):
+        for path, node, currency in _walk(data, origin):
             if _looks_like_product(node):
-                found.append(Found(path, node, origin))
+                found.append(Found(path, node, origin, currency))
     return found
 
 
-def _walk(data: Any, path: str, depth: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
+def _walk(data: Any, path: str, depth: int = 0, currency: str | None = None
+          ) -> Iterator[tuple[str, dict[str, Any], str | None]]:
     if depth > 40:
         return
     if isinstance(data, dict):
-        yield path, data
+        own = next((v for k, v in data.items() if str(k).lower().replace("-", "_")
+                    in CURRENCY_KEYS and isinstance(v, str) and len(v) == 3), None)
+        currency = own or currency
+        yield path, data, currency
         for key, value in data.items():
             if isinstance(value, dict | list):
-                yield from _walk(value, f"{path}.{key}", depth + 1)
+                yield from _walk(value, f"{path}.{key}", depth + 1, currency)
     elif isinstance(data, list):
         for index, item in enumerate(data[:500]):
             if isinstance(item, dict | list):
-                yield from _walk(item, f"{path}[{index}]", depth + 1)
+                yield from _walk(item, f"{path}[{index}]", depth + 1, currency)
 
 
 def main_product(found: list[Found], url: str, name_hint: str | None,
-                 sku_hint: str | None) -> Found | None:
-    """The product this page is about: by URL slug, name or SKU; never a related one."""
+                 sku_hint: str | None, selected: set[str] | None = None) -> Found | None:
+    """The product this page is about: the variant the page preselected, else by URL slug,
+    name or SKU; never a related one."""
     if not found:
         return None
+    if selected:
+        chosen = [f for f in found if (values := _variant_values(f.data))
+                  and values <= selected and not OTHER_PRODUCTS.search(f.path)]
+        if len(chosen) == 1:
+            return Found(chosen[0].path, chosen[0].data, "selected_variant", chosen[0].currency)
     slug = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
     name = _norm(name_hint)
 
@@ -304,7 +344,7 @@ def fields_of(found: Found) -> dict[str, Any]:
     if isinstance(brand, dict):
         brand = _lower_keys(brand).get("name")
     return {
-        "name": name, "price": price, "currency": currency, "sku": sku,
+        "name": name, "price": price, "currency": currency or found.currency, "sku": sku,
         "brand": brand if isinstance(brand, str) else None,
         "gtin": keys.get("gtin") or keys.get("barcode") or keys.get("ean") or keys.get("gtin13"),
         "availability": availability_of(found.data),

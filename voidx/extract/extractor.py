@@ -117,9 +117,12 @@ def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found
         h1 = tree.css_first("h1")
         name_hint = h1.text(deep=True).strip() if h1 is not None else None
     sku_hint = next((str(h["sku"]) for h in hints if h.get("sku")), None)
-    main = embedded.main_product(found, url, name_hint, sku_hint)
+    main = embedded.main_product(found, url, name_hint, sku_hint,
+                                 embedded.selected_options(tree))
     if main is not None:
         sources["embedded"] = embedded.fields_of(main)
+        if main.origin == "selected_variant":
+            sources["embedded"]["selected"] = True
 
 
 _NOT_SHOWN = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->",
@@ -170,7 +173,7 @@ def _dom_product(dom: DomReading) -> bool:
     stock = any(c.score >= 3 for c in dom.availability)
     if best is not None and best.score >= CONFIDENT:
         return bool(dom.buy_buttons or dom.skus or stock)
-    return stock and any(c.score >= 2.5 for c in dom.skus)
+    return stock and any(c.score >= 1.5 for c in dom.skus)
 
 
 def record_url(tree: LexborHTMLParser, url: str) -> str:

@@ -74,6 +74,10 @@ def reconcile(sources: dict[str, dict[str, Any]], dom: DomReading, *,
     if not prefer_selectors and "selectors" in order:
         # The user's rules fill gaps; structured data goes first unless they say otherwise.
         order = [*[s for s in order if s != "selectors"], "selectors"]
+    if sources.get("embedded", {}).get("selected"):
+        # The variant the page preselects is the current offer; product-level data (a price
+        # range, the parent SKU) describes all variants.
+        order = ["embedded", *[s for s in order if s != "embedded"]]
     prices = _structured_prices(sources, order)
     decision.candidates.extend(prices)
     visible = [Candidate("price", round(c.value, 2), "dom", c.score, c.text,
@@ -81,7 +85,8 @@ def reconcile(sources: dict[str, dict[str, Any]], dom: DomReading, *,
                for c in dom.prices]
     decision.candidates.extend(visible)
     _fix_cents(prices, visible)
-    price = _choose_price(prices, visible, prefer_selectors)
+    price = _choose_price(prices, visible, prefer_selectors,
+                          bool(sources.get("embedded", {}).get("selected")))
     if price is not None:
         decision.chosen["price"] = price
         decision.values["price"] = price.value
@@ -134,14 +139,16 @@ def _fix_cents(prices: list[Candidate], visible: list[Candidate]) -> None:
             c.detail += " (cents)"
 
 
-def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_selectors: bool
-                  ) -> Candidate | None:
+def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_selectors: bool,
+                  selected_variant: bool = False) -> Candidate | None:
     best = max(visible, key=lambda c: c.score) if visible else None
     shown_current = {c.value for c in visible if c.score >= CONFIDENT - 2
                      and "struck" not in c.why and "was" not in c.why
                      and "inside a '" not in c.why and "instalment" not in c.why}
     if prefer_selectors and prices and prices[0].source == "selectors":
         return _win(prices[0], "the source prefers its selectors", prices, visible)
+    if selected_variant and prices and prices[0].source == "embedded":
+        return _win(prices[0], "the price of the variant the page preselects", prices, visible)
     for candidate in prices:
         if candidate.value in shown_current:
             shown_score = max(c.score for c in visible if c.value == candidate.value)
@@ -253,7 +260,8 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
     ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
               for s in order if sources[s].get("sku") not in (None, "")]
     shown = [c for c in dom.skus if c.score >= 2.5 and sku_like(str(c.value))]
-    if ranked and shown and ranked[0].source != "selectors" and \
+    preselected = bool(sources.get("embedded", {}).get("selected"))
+    if ranked and shown and ranked[0].source != "selectors" and not preselected and \
             all(str(c.value) != ranked[0].value for c in dom.skus):
         # The page labels another SKU (the selected variant's) and never shows this one.
         best = max(shown, key=lambda c: c.score)
