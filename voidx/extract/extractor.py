@@ -44,7 +44,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
     tree = LexborHTMLParser(text)
     sources = read_sources(tree, url, source, embedded_state=False)
-    if _plainly_shown(text, sources):
+    if not (source and source.prefer == "selectors") and _plainly_shown(text, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a sold-out product: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, tree)
@@ -139,7 +139,7 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     """JSON-LD or microdata with name, price and SKU, the price visible as written, and no
     sign of a sale, a regular price or a stock problem on the page."""
     main = sources.get("jsonld") or sources.get("microdata")
-    if not main or not main.get("name") or not main.get("sku") or "selectors" in sources:
+    if not main or not main.get("name") or not main.get("sku"):
         return False
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
