@@ -155,7 +155,7 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     main = _main_container(h1, button)
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
-    reading.prices = _price_candidates(body, main, order, h1_pos)
+    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos)
     reading.skus = _sku_candidates(body, main, url)
     reading.availability = _availability_candidates(body, main, button)
     return reading
@@ -196,6 +196,17 @@ def _title(tree: LexborHTMLParser) -> str | None:
         if text:
             return text
     return None
+
+
+def _around(main: LexborNode | None, body: LexborNode) -> LexborNode:
+    """Where price candidates are looked for: the main product and a little around it (other
+    products' prices far away cannot be the product's price, and need not be read)."""
+    node = main
+    for _ in range(2):
+        if node is None or node.parent is None or node.parent.tag in ("body", "html"):
+            break
+        node = node.parent
+    return node if node is not None else body
 
 
 def _main_container(h1: LexborNode | None, button: LexborNode | None) -> LexborNode | None:
