@@ -6,6 +6,7 @@ never a product, never a price of 0 and never "out of stock".
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -56,7 +57,7 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
                 return (kind, f"{name} page")
     if has_product_data:
         return None
-    visible = _visible_text(tree)
+    visible = _visible_text(html)
     title = " ".join(n.text(deep=True) for n in tree.css("title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
@@ -70,11 +71,11 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
     return None
 
 
-def _visible_text(tree: LexborHTMLParser) -> str:
-    body = tree.body
-    if body is None:
-        return ""
-    clone = LexborHTMLParser(body.html or "")
-    for node in clone.css("script, style, noscript, template, svg"):
-        node.decompose()
-    return re.sub(r"\s+", " ", clone.text(deep=True, separator=" ")).strip()
+_HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _visible_text(html: str) -> str:
+    """The page's words without scripts, styles or markup (a regex pass: no second parse)."""
+    body = html[html.lower().find("<body"):] if "<body" in html.lower() else html
+    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", _HIDDEN.sub(" ", body)))).strip()

@@ -136,9 +136,9 @@ _SALE_OR_STOCK = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "w
 
 
 def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
-    """JSON-LD or microdata with name, price and SKU, the price visible as written, and no
-    sign of a sale, a regular price or a stock problem on the page."""
-    main = sources.get("jsonld") or sources.get("microdata")
+    """JSON-LD, microdata or the source's own rules with name, price and SKU, the price
+    visible as written, and no sign of a sale, a regular price or a stock problem."""
+    main = sources.get("jsonld") or sources.get("microdata") or sources.get("selectors")
     if not main or not main.get("name") or not main.get("sku"):
         return False
     amount = parse_price(main.get("price"), None)[0]
