@@ -10,21 +10,21 @@ from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser
 
-# Markers that only a bot-check page carries.
-CHALLENGE = [
-    ("captcha", "Cloudflare challenge", re.compile(
-        r"cf-chl-|cf_chl_opt|challenge-platform|cf-browser-verification|"
-        r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)", re.I)),
-    ("captcha", "PerimeterX / HUMAN", re.compile(r"px-captcha|_pxAppId|captcha\.px-cdn|"
-                                                 r"Press &amp; Hold|Press & Hold", re.I)),
-    ("captcha", "DataDome", re.compile(r"captcha-delivery\.com|geo\.captcha-delivery|"
-                                       r"datadome", re.I)),
-    ("captcha", "Imperva / Incapsula", re.compile(r"_Incapsula_Resource|Incapsula incident|"
-                                                  r"Request unsuccessful\. Incapsula", re.I)),
-    ("captcha", "Kasada / Shape", re.compile(r"ips\.js\?|KPSDK|/149e9513-01fa-4fb0-aad4-", re.I)),
-    ("access_denied", "Akamai access denied", re.compile(
-        r"<title>\s*Access Denied\s*</title>|errors\.edgesuite\.net|Reference&#32;&#35;|"
-        r"You don't have permission to access", re.I)),
+# Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
+CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
+    ("captcha", "Cloudflare challenge", ("cf-chl-", "cf_chl_opt", "challenge-platform",
+                                         "cf-browser-verification",
+                                         "<title>just a moment...</title>",
+                                         "<title>attention required! | cloudflare</title>")),
+    ("captcha", "PerimeterX / HUMAN", ("px-captcha", "_pxappid", "captcha.px-cdn",
+                                       "press &amp; hold", "press & hold")),
+    ("captcha", "DataDome", ("captcha-delivery.com", "datadome")),
+    ("captcha", "Imperva / Incapsula", ("_incapsula_resource", "incapsula incident",
+                                        "request unsuccessful. incapsula")),
+    ("captcha", "Kasada / Shape", ("kpsdk", "/149e9513-01fa-4fb0-aad4-")),
+    ("access_denied", "Akamai access denied", ("<title>access denied</title>",
+                                               "errors.edgesuite.net", "reference&#32;&#35;",
+                                               "you don't have permission to access")),
 ]
 # Markers that also appear on real pages (a review form's reCAPTCHA): only with nothing else.
 WEAK_CAPTCHA = re.compile(r"g-recaptcha|recaptcha/api|hcaptcha\.com|h-captcha|turnstile|"
@@ -52,8 +52,10 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
         return ("http_error", f"HTTP {status_code} error page")
     head = html[:200_000]
     if not has_product_data:
-        for kind, name, pattern in CHALLENGE:
-            if pattern.search(head):
+        lowered = re.sub(r"\s+", " ", head.lower()).replace("<title> ", "<title>").replace(
+            " </title>", "</title>")
+        for kind, name, markers in CHALLENGE:
+            if any(marker in lowered for marker in markers):
                 return (kind, f"{name} page")
     if has_product_data:
         return None
