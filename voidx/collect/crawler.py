@@ -260,7 +260,7 @@ class _SourceCrawl:
             follow, _ = self._route(urls)
             self.frontier.add(follow, depth=1, priority=5)
             self.stats.sitemap_urls += len(follow)
-            logger.bind(urls=len(follow)).info("sitemaps listed {} URLs to crawl", len(follow))
+            logger.bind(urls=len(follow)).debug("sitemaps listed {} URLs to crawl", len(follow))
 
     def _flush(self) -> None:
         if not self._outcomes:
