@@ -1,0 +1,1 @@
+"""The collector: frontier, fetching, robots.txt, sitemaps, proxies, browser rendering."""

@@ -1,0 +1,1 @@
+"""The warehouse load: products and their SCD2 price history."""

@@ -1,0 +1,1 @@
+"""The processor: pages to validated product records (structured data, page heuristics, selectors, Claude)."""

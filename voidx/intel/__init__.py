@@ -1,0 +1,1 @@
+"""Analytics with DuckDB over the store: price moves, stock changes, extraction health."""

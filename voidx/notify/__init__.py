@@ -1,0 +1,1 @@
+"""Alert delivery (a later issue): outbox and channels."""

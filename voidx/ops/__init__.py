@@ -1,0 +1,1 @@
+"""Operations: logging, status and health."""

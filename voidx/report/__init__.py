@@ -1,0 +1,1 @@
+"""Reports rendered from reports/templates/ with jinja2."""
