@@ -145,10 +145,13 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     if amount is None:
         return False
     shown = _NOT_SHOWN.sub(" ", text)
-    lowered = shown.lower()
-    if any(marker in lowered for marker in _SALE_OR_STOCK):
+    at = min((i for form in _written(amount) if (i := shown.find(form)) >= 0), default=-1)
+    if at < 0:
         return False
-    return any(form in shown for form in _written(amount))
+    # Signs of a sale, a regular price or a stock problem around the product's price (the buy
+    # box); other products' badges further down the page do not concern it.
+    window = shown[max(0, at - 1500):at + 3000].lower()
+    return not any(marker in window for marker in _SALE_OR_STOCK)
 
 
 def _written(amount: float) -> set[str]:
