@@ -64,6 +64,8 @@ def test_extract_reads_every_template_right(cli: Cli, catalog: Catalog, project:
     assert set(summary["by_method"]) == {"jsonld", "microdata", "selectors"}
     cli.ok("etl")
     stored = products_by_path(project)
+    # listing pages (even a last page with a single card) and the home page are not products
+    assert sorted(stored) == sorted(f"/product/{p.slug}" for p in visible)
     for product in visible:
         expected = catalog.expected_record(product, 1)
         got = stored[str(expected["url"])]

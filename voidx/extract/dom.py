@@ -96,6 +96,10 @@ SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".pro
 STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=availability]",
                "[class*=inventory]", "[data-product-stock]", ".availability-msg",
                "#product-availability", "[class*=Availability]")
+# A product card of a grid or carousel (another product): matched on lower-cased classes.
+CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|product[-_]?card|"
+                  r"product[-_]?tile|productitem|producttile|product[-_]?thumb|listing[-_]?item|"
+                  r"teaser|list[-_]?item)(?:$|[\s_-])")
 SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me when|"
                       r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail",
                       re.I)
@@ -247,6 +251,18 @@ def sku_like(value: str) -> bool:
     return bool(re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value))
 
 
+def _in_card(ancestors: list[LexborNode], wrappers: set[int]) -> bool:
+    """Inside a link to another page or a card of a grid, below the main product's wrappers."""
+    for a in ancestors[:8]:
+        if a.mem_id in wrappers or a.tag in ("body", "html"):
+            return False
+        if a.tag == "a" and a.attributes.get("href"):
+            return True
+        if CARD.search(str(a.attributes.get("class") or "").lower()):
+            return True
+    return False
+
+
 def _holders(main: LexborNode | None) -> set[int]:
     """The main product and the page wrappers around it: their classes describe the page
     ("single-product has-reviews"), not a block of other products."""
@@ -362,6 +378,9 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     wrappers = _holders(main)
     outside = next((m[0] for a in ancestors if a.mem_id not in wrappers
                     and a.tag not in ("html", "body") and (m := marks.of(a))[0]), None)
+    if not outside and _in_card(ancestors, wrappers):
+        c.score -= 4
+        c.reasons.append("inside a product card (another product)")
     if outside:
         c.score -= 6
         c.reasons.append(f"inside a '{outside}' block")
@@ -464,8 +483,11 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
                              button: LexborNode | None) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     scope = main if main is not None else body
+    wrappers = _holders(main)
     for selector in STOCK_NODES:
         for node in scope.css(selector)[:4]:
+            if _in_card(_ancestors(node), wrappers):
+                continue
             text = re.sub(r"\s+", " ", node.text(deep=True, separator=" ")).strip()
             value = parse_availability(text) if len(text) < 120 else "unknown"
             if value != "unknown":
