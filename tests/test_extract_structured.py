@@ -130,3 +130,13 @@ def test_no_shown_price_is_no_price_not_zero() -> None:
     result = extract_page(html, URL)
     assert result.record is not None
     assert (result.record.price, result.record.currency) == (None, None)
+
+
+def test_listing_pages_are_not_products() -> None:
+    from voidx.demo import Catalog, ShopSite
+
+    site = ShopSite(Catalog(n_products=300, seed=7), day=1)
+    for path in ("/", "/category/toys", "/category/toys?page=2", "/category/books?page=2"):
+        status, _, body = site.handle("GET", path, {"host": "shop.test"})
+        assert status == 200
+        assert extract_page(body, f"http://shop.test{path}").status == "no_product", path
