@@ -155,12 +155,14 @@ def status_cmd(ctx: typer.Context,
 
     def render(result: dict[str, Any]) -> None:
         render_summary("store")(result["counts"])
-        table = Table("id", "command", "status", "as of", "started", "ended", "counters",
+        table = Table("id", "command", "status", "started", "counters",
                       title="recent runs", title_justify="left")
         for r in result["runs"]:
-            counters = ", ".join(f"{k}={v}" for k, v in list(r["counters"].items())[:5])
-            table.add_row(str(r["id"]), r["command"], r["status"], r["as_of"] or "",
-                          r["started_at"], r["ended_at"] or "", counters)
+            shown = {k: v for k, v in r["counters"].items()
+                     if isinstance(v, int | float) and v and not k.startswith("llm_")}
+            counters = ", ".join(f"{k}={v}" for k, v in list(shown.items())[:4])
+            table.add_row(str(r["id"]), r["command"], r["status"], r["started_at"],
+                          counters + (f" | {r['error']}" if r["error"] else ""))
         out.print(table)
         out.print(f"health: [bold]{result['health']}[/bold]")
 
