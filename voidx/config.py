@@ -107,13 +107,16 @@ class SourceConfig(_Model):
     @field_validator("selectors")
     @classmethod
     def _selector_rules(cls, rules: dict[str, SelectorRule]) -> dict[str, SelectorRule]:
+        from voidx.extract.selectors import rule_problem
+
         for field, rule in rules.items():
             if isinstance(rule, dict):
                 unknown = set(rule) - {"css", "attr", "regex"}
                 if unknown or "css" not in rule:
                     raise ValueError(f"{field}: a rule table takes css (required), attr, regex")
-                if "regex" in rule:
-                    re.compile(rule["regex"])
+            problem = rule_problem(rule)
+            if problem:
+                raise ValueError(f"{field}: {problem}")
         return rules
 
 
@@ -349,7 +352,7 @@ per_host = 8            # requests in flight per host
 delay_s = 0.0           # pause between requests to one host (robots.txt Crawl-delay wins if larger)
 timeout_s = 20.0
 retries = 3             # for timeouts, connection errors, 429 and 5xx; never for other 4xx
-max_pages = 10000       # per source and cycle, unless the source says otherwise
+max_pages = 10000       # per source and run (a longer cycle goes on in the next run)
 max_depth = 10
 obey_robots = true
 autothrottle = true     # adapt the per-host delay to latency; back off on 429/503

@@ -31,7 +31,7 @@ def crawl_cmd(
     urls: list[str] = typer.Argument(None, help="Start URLs; without --source, their hosts are "
                                      "crawled ad hoc (same host, links followed)."),
     source: str = typer.Option(None, "--source", help="Crawl only this [[sources]] entry."),
-    max_pages: int = typer.Option(None, "--max-pages", min=1, help="Pages per source and cycle."),
+    max_pages: int = typer.Option(None, "--max-pages", min=1, help="Pages per source in this run."),
     max_depth: int = typer.Option(None, "--max-depth", min=0, help="Link depth from the seeds."),
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight."),
     per_host: int = typer.Option(None, "--per-host", min=1, help="Requests in flight per host."),

@@ -219,7 +219,7 @@ class _SourceCrawl:
         elif self.source.sitemaps:
             await self._seed_from_sitemaps(seeds)
         self._known = self.frontier.known_urls()
-        budget = self.max_pages - self.frontier.done_in_cycle()
+        budget = self.max_pages  # per run: a cycle larger than that goes on in the next run
         queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
         last_flush = time.perf_counter()
@@ -247,7 +247,7 @@ class _SourceCrawl:
             self.frontier.release_own()
         if self._stop.is_set():
             raise InterruptedRun(f"crawl of {self.source.name} interrupted")
-        if budget <= 0 or not self.frontier.pending():
+        if not self.frontier.pending():
             self.frontier.finish_cycle()
             self.stats.cycles_finished += 1
 
@@ -277,6 +277,10 @@ class _SourceCrawl:
             self._busy += 1
             try:
                 outcome = await self._visit(item)
+            except Exception as exc:  # a bug or odd input must not stall the crawl
+                logger.bind(url=item.url).exception("crawling {} failed", item.url)
+                outcome = PageOutcome(item, "failed", fetched_at=self.as_of or now_ts(),
+                                      error=f"internal error: {type(exc).__name__}: {exc}")
             finally:
                 self._busy -= 1
             self._count(outcome)
@@ -298,6 +302,10 @@ class _SourceCrawl:
 
     # -- one URL --------------------------------------------------------------------------
     async def _visit(self, item: FrontierItem) -> PageOutcome:
+        if item.depth > 0 and not self._allowed(item.url):
+            # Patterns are checked again at claim time: they may have changed since the URL
+            # was queued, and a new cycle queues every known URL again.
+            return PageOutcome(item, "skipped_filter", error="allow/deny patterns")
         if self.obey_robots and not await self.robots.allowed(item.url):
             return PageOutcome(item, "skipped_robots", error="disallowed by robots.txt")
         host = host_of(item.url)
@@ -353,17 +361,18 @@ class _SourceCrawl:
                 page_links(body, r.final_url or item.url)))
         return o
 
+    def _allowed(self, url: str) -> bool:
+        return host_of(url) in self.hosts and not any(p.search(url) for p in self.deny) and (
+            not self.allow or any(p.search(url) for p in self.allow))
+
     def _route(self, links: list[str]) -> tuple[list[str], list[str]]:
         """New same-host links split into (to follow, filtered out by allow/deny)."""
-        follow, filtered = [], []
+        follow: list[str] = []
+        filtered: list[str] = []
         known = self._known
         for url in links:
             if url in known or host_of(url) not in self.hosts:
                 continue
             known.add(url)
-            if (self.allow and not any(p.search(url) for p in self.allow)) \
-                    or any(p.search(url) for p in self.deny):
-                filtered.append(url)
-            else:
-                follow.append(url)
+            (follow if self._allowed(url) else filtered).append(url)
         return follow, filtered

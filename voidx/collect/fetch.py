@@ -11,7 +11,6 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 import aiohttp
 
@@ -126,7 +125,11 @@ class HttpFetcher:
                 location = result.headers.get("location")
                 if result.status not in REDIRECT_STATUSES or not location:
                     break
-                target = canonicalize(urljoin(current, location)) or urljoin(current, location)
+                target = canonicalize(location, current)
+                if target is None:
+                    result = FetchResult(url, current, result.status,
+                                         error=f"redirect to an invalid URL: {location[:200]!r}")
+                    break
                 if target in chain:
                     result = FetchResult(url, current, result.status,
                                          error="redirect loop: " + " -> ".join([*chain, target]))

@@ -5,6 +5,7 @@ for a while (doubling each time), then tried again. Per-proxy stats for the run 
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,8 @@ class ProxyPool:
             proxy.consecutive_failures = 0
 
     def stats(self) -> dict[str, dict[str, object]]:
-        return {p.url: p.stats() for p in self.proxies}
+        """Per proxy, keyed by its URL without credentials (stats end up in logs)."""
+        return {re.sub(r"//[^@/]*@", "//", p.url): p.stats() for p in self.proxies}
 
 
 def read_proxy_file(path: Path) -> list[str]:

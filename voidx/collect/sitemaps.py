@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
 from collections.abc import Awaitable, Callable
@@ -47,10 +46,13 @@ async def discover(get: Getter, start_url: str, declared: list[str]) -> list[str
     return list(pages)
 
 
+MAX_SITEMAP_BYTES = 100_000_000  # the sitemap protocol allows 50 MB uncompressed
+
+
 def _maybe_gunzip(body: bytes) -> bytes:
     if body[:2] != b"\x1f\x8b":
         return body
     try:
-        return gzip.decompress(body)
-    except (OSError, EOFError, zlib.error):
+        return zlib.decompressobj(wbits=31).decompress(body, MAX_SITEMAP_BYTES)
+    except zlib.error:
         return b""

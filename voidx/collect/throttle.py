@@ -38,7 +38,7 @@ class HostThrottle:
                 ) -> None:
         if status in BACKOFF_STATUSES:
             backoff = max(self.delay_s * 2, 0.25, retry_after_s or 0.0)
-            self.delay_s = min(backoff, max(self.max_delay_s, retry_after_s or 0.0))
+            self.delay_s = min(backoff, self.max_delay_s)  # a day-long Retry-After is capped
             self._next_start = time.monotonic() + self.delay_s
             return
         if not self.adaptive or status is None:

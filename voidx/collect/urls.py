@@ -22,9 +22,12 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     removed, the remaining query sorted, percent-encoding normalised.
     """
     url = url.strip()
-    if base is not None:
-        url = urljoin(base, url)
-    return _canonical_absolute(url)
+    try:
+        if base is not None:
+            url = urljoin(base, url)
+        return _canonical_absolute(url)
+    except ValueError:  # "http://[oops/" and other unparsable URLs
+        return None
 
 
 @lru_cache(maxsize=131_072)

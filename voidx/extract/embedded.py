@@ -102,12 +102,12 @@ def loads(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     fixed = _js_to_json(text)
     try:
         return json.loads(fixed)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

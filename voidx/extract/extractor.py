@@ -245,5 +245,5 @@ def _count(value: Any) -> int | None:
     """A count such as ``"1,234"`` or ``"213 reviews"``."""
     if isinstance(value, int | float):
         return int(value)
-    match = re.search(r"-?\d[\d,.\s]*", str(value or ""))
+    match = re.search(r"-?\d[\d,.\s]{0,15}", str(value or ""))
     return int(re.sub(r"[^\d-]", "", match.group(0))) if match else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -60,7 +61,8 @@ def parse_price(value: object, currency_hint: str | None = None
     if value is None or isinstance(value, bool):
         return None, _currency(currency_hint)
     if isinstance(value, int | float):
-        return (float(value) if value >= 0 else None), _currency(currency_hint)
+        ok = value >= 0 and math.isfinite(value)
+        return (float(value) if ok else None), _currency(currency_hint)
     text = str(value).strip()
     currency = _currency(currency_hint) or _currency_in(text)
     if _NO_PRICE.search(text) and not re.search(r"\d", text):
@@ -113,9 +115,10 @@ def _parse_number(raw: str) -> float | None:
     if decimal_sep:
         digits = digits.replace(decimal_sep, ".")
     try:
-        return float(Decimal(digits))
+        amount = float(Decimal(digits))
     except InvalidOperation:
         return None
+    return amount if math.isfinite(amount) else None
 
 
 def parse_availability(value: object) -> Availability:

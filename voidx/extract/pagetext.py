@@ -45,7 +45,8 @@ def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:
                 if tag in ("del", "s"):
                     text = f"(struck through: {text})"
                 lines.append(prefix + text)
-    text = "\n".join(_dedupe(lines))
+    # The page is sent between <page> tags: it must not be able to close them.
+    text = re.sub(r"</?\s*page", "‹page", "\n".join(_dedupe(lines)), flags=re.I)
     limit = budget_tokens * CHARS_PER_TOKEN
     return text if len(text) <= limit else text[:limit] + "\n[... page cut to fit the budget]"
 

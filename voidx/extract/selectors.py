@@ -7,22 +7,45 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+_PROBE = LexborHTMLParser("<p></p>")
+
+
+def rule_problem(rule: str | dict[str, Any]) -> str | None:
+    """Why a rule cannot work (bad CSS, bad regex), or None."""
+    spec = _spec(rule)
+    try:
+        _PROBE.css_first(spec["css"])
+    except Exception as exc:
+        return f"bad CSS selector {spec['css']!r}: {exc}"
+    if spec.get("regex"):
+        try:
+            re.compile(spec["regex"])
+        except re.error as exc:
+            return f"bad regular expression {spec['regex']!r}: {exc}"
+    return None
+
 
 def apply_rules(tree: LexborHTMLParser, rules: dict[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for field, rule in rules.items():
-        value = _apply(tree, rule)
+        try:
+            value = _apply(tree, rule)
+        except Exception:  # a rule that cannot run reads nothing (checked at load time)
+            value = None
         if value:
             values[field] = value
     return values
 
 
-def _apply(tree: LexborHTMLParser, rule: str | dict[str, str]) -> str | None:
+def _spec(rule: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(rule, str):
         css, _, attr = rule.rpartition("@") if "@" in rule.rsplit("]", 1)[-1] else (rule, "", "")
-        spec = {"css": css, "attr": attr}
-    else:
-        spec = rule
+        return {"css": css, "attr": attr}
+    return dict(rule)
+
+
+def _apply(tree: LexborHTMLParser, rule: str | dict[str, str]) -> str | None:
+    spec = _spec(rule)
     node = tree.css_first(spec["css"])
     if node is None:
         return None

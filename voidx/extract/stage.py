@@ -104,7 +104,12 @@ def _extract_batch(store: Store, batch: list[dict[str, Any]],
         if body is None:
             results.append(Extraction("quarantined", reason="page body missing from the store"))
             continue
-        result = extract_page(body, page["url"], source)
+        try:
+            result = extract_page(body, page["url"], source)
+        except Exception as exc:  # a page must never stop the stage (nor ETL behind it)
+            logger.bind(url=page["url"]).exception("extracting {} failed", page["url"])
+            result = Extraction("quarantined",
+                                reason=f"extractor error: {type(exc).__name__}: {exc}"[:500])
         results.append(result)
         if llm.available and _wants_llm(source, result, page["url"]):
             asks[index] = LlmRequest(record_url(LexborHTMLParser(body), page["url"]),

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.clock import now_ts
@@ -72,7 +72,7 @@ def skeleton_html(html: bytes | str, budget_chars: int) -> str:
         return ""
     out: list[str] = []
     _emit(body, out, 0)
-    text = "\n".join(out)
+    text = re.sub(r"</?\s*page\b", "‹page", "\n".join(out), flags=re.I)
     return text[:budget_chars]
 
 
@@ -104,6 +104,15 @@ class SelectorRule(BaseModel):
     css: str = Field(description="CSS selector of the element holding the value.")
     attr: str | None = Field(None, description="Attribute to read instead of the text.")
     regex: str | None = Field(None, description="Regex whose first group keeps the value.")
+
+    @model_validator(mode="after")
+    def _works(self) -> SelectorRule:
+        from voidx.extract.selectors import rule_problem
+
+        problem = rule_problem(self.model_dump(exclude_none=True))
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 RuleField = Literal["name", "price", "currency", "availability", "sku", "brand"]
