@@ -126,3 +126,15 @@ def test_logs_are_structured_and_secrets_masked(cli: Cli, project: Path,
     assert failed[0]["url"].startswith("http://127.0.0.1:9/") and "***" in failed[0]["url"]
     shown = cli.ok("logs", "--run", "1", "--level", "warning")["events"]
     assert shown and all(e["run_id"] == 1 for e in shown)
+
+
+def test_query_is_read_only(cli: Cli, project: Path) -> None:
+    cli.ok("crawl", "--max-pages", "5")
+    for sql in ("DELETE FROM pages", "ATTACH 'x.db' AS w (TYPE sqlite)",
+                "COPY (SELECT 1) TO 'out.csv'", "SELECT 1; DROP TABLE pages"):
+        result = cli("query", sql)
+        assert result.exit_code == 2, sql
+        assert "only SELECT statements" in result.stderr
+    assert cli("query", "SELECT * FROM read_csv('/etc/passwd')").exit_code == 2
+    assert cli.ok("query", "SELECT COUNT(*) AS n FROM pages") == [{"n": 5}]
+    assert not (project / "out.csv").exists()

@@ -232,7 +232,10 @@ def load_settings(project: Path | None = None, db: Path | None = None,
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path.name) from None
     return parse_config(text, str(path.name), os.environ if environ is None else environ)
 
 

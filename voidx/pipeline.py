@@ -15,7 +15,7 @@ from typing import Any
 from loguru import logger
 
 from voidx.clock import format_ts, parse_ts, utcnow
-from voidx.collect.crawler import CrawlOptions, crawl
+from voidx.collect.crawler import CrawlOptions, crawl, judge
 from voidx.config import AnalyzeConfig, Config, SourceConfig
 from voidx.etl.warehouse import load_pending
 from voidx.extract.stage import extract_pending
@@ -43,7 +43,8 @@ def run_pipeline(store: Store, db_path: Path, config: Config, as_of: str | None,
     tracker = RunTracker(store)
     out: dict[str, Any] = {}
     with tracker.track("crawl", {"via": "run"}, as_of) as run:
-        out["crawl"] = crawl(store, config, run, options or CrawlOptions(), as_of)
+        out["crawl"] = judge(crawl(store, config, run, options or CrawlOptions(), as_of), run)
+        partial = bool(run.counters.get("_partial"))
     with tracker.track("extract", {"via": "run"}, as_of) as run:
         out["extract"] = extract_pending(store, config, run)
     with tracker.track("etl", {"via": "run"}, as_of) as run:
@@ -51,6 +52,7 @@ def run_pipeline(store: Store, db_path: Path, config: Config, as_of: str | None,
     with tracker.track("analyze", {"via": "run"}, as_of) as run:
         result = analyze(store, db_path, config, run)
         out["analyze"] = {k: v for k, v in result.items() if k != "new"}
+    out["_partial"] = partial
     return out
 
 

@@ -137,9 +137,11 @@ def execute(ctx: typer.Context, command: str, args: dict[str, Any],
 
 
 def report_error(app_ctx: AppContext, message: str) -> None:
+    from rich.markup import escape
+
     from voidx.ops.logging import mask
 
-    err.print(f"[red]error:[/red] {mask(message)}", highlight=False, markup=True)
+    err.print(f"[red]error:[/red] {escape(mask(message))}", highlight=False, markup=True)
 
 
 def emit(app_ctx: AppContext, result: Any, render: Callable[[Any], None] | None) -> None:

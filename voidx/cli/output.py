@@ -32,7 +32,10 @@ def query_cmd(
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         con = duck.connect(settings.db_path)
         try:
+            duck.check_read_only(con, sql)
             columns, rows = duck.rows(con, sql)
+        except UsageError:
+            raise
         except Exception as exc:  # DuckDB's parser and binder errors
             message = str(exc).splitlines()[0]
             raise UsageError(f"query: {message}") from None

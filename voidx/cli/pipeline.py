@@ -19,7 +19,6 @@ from voidx.cli.app import (
     render_summary,
 )
 from voidx.config import Settings
-from voidx.errors import StageError
 from voidx.store import Run, Store
 
 # Stage modules are imported inside the commands: a crawl need not load DuckDB or jinja2.
@@ -46,7 +45,7 @@ def crawl_cmd(
                                     "(rotated per request, or sticky per host by config)."),
 ) -> None:
     """Fetch pages into the store: resumes an interrupted cycle, else revisits and discovers."""
-    from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl
+    from voidx.collect.crawler import CrawlOptions, CrawlStats, crawl, judge
 
     options = CrawlOptions(urls=urls or [], source=source, max_pages=max_pages,
                            max_depth=max_depth, concurrency=concurrency, per_host=per_host,
@@ -57,7 +56,7 @@ def crawl_cmd(
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
         if not show_progress:
-            return _crawl_done(crawl(store, settings.config, run, options, run.as_of), run)
+            return judge(crawl(store, settings.config, run, options, run.as_of), run)
         with Progress(TextColumn("[bold]crawl"), BarColumn(bar_width=None),
                       TextColumn("{task.fields[line]}"), TimeElapsedColumn(),
                       console=err, transient=True) as bar:
@@ -68,20 +67,11 @@ def crawl_cmd(
                 bar.update(task, line=f"{s['pages_fetched']} pages · {s['pages_per_s']}/s · "
                                       f"{s['pages_failed']} errors · {s['queued']} queued")
 
-            return _crawl_done(crawl(store, settings.config, run, options, run.as_of, progress),
+            return judge(crawl(store, settings.config, run, options, run.as_of, progress),
                                run)
 
     execute(ctx, "crawl", _args(urls=urls, source=source, max_pages=max_pages), work,
             render_summary("crawl"))
-
-
-def _crawl_done(summary: dict[str, Any], run: Run) -> dict[str, Any]:
-    if summary["pages_failed"] and not summary["pages_fetched"]:
-        raise StageError(f"every page failed ({summary['pages_failed']}); "
-                         "see `voidx export pages` for the errors", stage="crawl", run_id=run.id)
-    if summary["pages_failed"]:
-        run.counters["_partial"] = True
-    return summary
 
 
 @app.command("extract")
@@ -186,7 +176,10 @@ def run_cmd(ctx: typer.Context) -> None:
 
 
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
-        return run_pipeline(store, settings.db_path, settings.config, run.as_of)
+        result = run_pipeline(store, settings.db_path, settings.config, run.as_of)
+        if result.pop("_partial", False):
+            run.counters["_partial"] = True  # some pages failed: exit 3, as crawl would
+        return result
 
     def render(result: dict[str, Any]) -> None:
         for stage, summary in result.items():

@@ -28,7 +28,7 @@ from voidx.collect.sitemaps import discover
 from voidx.collect.throttle import HostThrottle
 from voidx.collect.urls import canonicalize, host_of
 from voidx.config import Config, CrawlConfig, SourceConfig
-from voidx.errors import UsageError
+from voidx.errors import StageError, UsageError
 from voidx.store import InterruptedRun, Run, Store
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -88,6 +88,16 @@ class CrawlStats:
         if self.proxies:
             summary["proxies"] = self.proxies
         return summary
+
+
+def judge(summary: dict[str, Any], run: Run) -> dict[str, Any]:
+    """Every page failed: the work failed (exit 1); some failed: partial (exit 3)."""
+    if summary["pages_failed"] and not summary["pages_fetched"]:
+        raise StageError(f"every page failed ({summary['pages_failed']}); "
+                         "see `voidx export pages` for the errors", stage="crawl", run_id=run.id)
+    if summary["pages_failed"]:
+        run.counters["_partial"] = True
+    return summary
 
 
 def plan_sources(config: Config, options: CrawlOptions) -> list[SourceConfig]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from selectolax.lexbor import LexborHTMLParser
@@ -183,7 +184,13 @@ def record_url(tree: LexborHTMLParser, url: str) -> str:
     """The page's canonical URL (rel=canonical), else its own, canonicalised."""
     canonical = tree.css_first('link[rel="canonical"][href]')
     found = canonicalize(canonical.attributes["href"] or "", url) if canonical else None
-    return found or canonicalize(url) or url
+    own = canonicalize(url) or url
+    if found is None or urlsplit(found).netloc != urlsplit(own).netloc or (
+            urlsplit(found).path in ("", "/") and urlsplit(own).path not in ("", "/")):
+        # A canonical to another host or to the home page (a common theme mistake) would
+        # merge different products into one.
+        return own
+    return found
 
 
 def _nothing(url: str, source: SourceConfig | None, reason: str) -> Extraction:

@@ -293,7 +293,7 @@ class LlmExtractor:
         }
 
     def extract_many(self, requests: list[LlmRequest]) -> dict[str, LlmAnswer]:
-        """Answers by URL, calling Claude concurrently for what the cache does not hold."""
+        """Answers by content hash, calling Claude concurrently for what the cache lacks."""
         return asyncio.run(self._extract_many(requests))
 
     async def _extract_many(self, requests: list[LlmRequest]) -> dict[str, LlmAnswer]:
@@ -303,7 +303,7 @@ class LlmExtractor:
         try:
             async def one(request: LlmRequest) -> tuple[str, LlmAnswer]:
                 async with limit:
-                    return request.url, await self._extract_one(client, request)
+                    return request.content_hash, await self._extract_one(client, request)
 
             return dict(await asyncio.gather(*(one(r) for r in requests)))
         finally:
@@ -372,12 +372,14 @@ class LlmExtractor:
             cached = self._cached(request.content_hash)
             if cached is not None:
                 self.usage.cache_hits += 1
-                answers[request.url] = to_answer(LlmProduct.model_validate(cached), request.url)
+                answers[request.content_hash] = to_answer(LlmProduct.model_validate(cached),
+                                                          request.url)
                 continue
             request.text = page_text(request.html, request.url, self.cfg.page_tokens)
             if not self._reserve(self._estimate(request.text) / 2):
                 self.usage.skipped_budget += 1
-                answers[request.url] = LlmAnswer(reason="LLM budget spent (--budget-usd)")
+                answers[request.content_hash] = LlmAnswer(
+                    reason="LLM budget spent (--budget-usd)")
                 continue
             todo[f"page-{index}"] = request
         if not todo:
@@ -406,7 +408,7 @@ class LlmExtractor:
                     continue
                 self._remember(request.content_hash, product.model_dump(),
                                message.usage.input_tokens, message.usage.output_tokens, cost)
-                answers[request.url] = to_answer(product, request.url)
+                answers[request.content_hash] = to_answer(product, request.url)
         finally:
             await client.close()
             self._reserved = 0.0

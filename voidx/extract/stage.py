@@ -151,7 +151,7 @@ def _extract_batch(store: Store, batch: list[dict[str, Any]],
         answers = llm.extract_batch(requests) if llm_batch else llm.extract_many(requests)
         for index in one_by_one:
             source = sources.get(batch[index]["source"])
-            results[index] = _merge(results[index], answers[asks[index].url],
+            results[index] = _merge(results[index], answers[asks[index].content_hash],
                                     source.llm if source else "never")
     return results
 
@@ -191,7 +191,7 @@ def _learn(llm: LlmExtractor, templates: TemplateStore, source: SourceConfig, fp
         answers = llm.extract_many(checks)
         for request in checks:
             problem = _disagreement(apply_template(request, rules, source, fp).record,
-                                    answers[request.url].record, request.url, rules)
+                                    answers[request.content_hash].record, request.url, rules)
             if problem:
                 break
     if problem:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from voidx.errors import StoreError
+from voidx.errors import StoreError, UsageError
 
 
 def sqlite_extension_path() -> Path:
@@ -30,7 +30,22 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     escaped = str(db_path).replace("'", "''")
     con.execute(f"ATTACH '{escaped}' AS store (TYPE sqlite, READ_ONLY)")
     con.execute("USE store")
+    # Queries may read the store and nothing else: no ATTACH of files, no COPY, no read_csv.
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
+
+
+READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Only SELECT (and EXPLAIN) statements: a query must never change or attach anything."""
+    kinds = {statement.type for statement in con.extract_statements(sql)}
+    refused = kinds - READ_ONLY
+    if refused:
+        names = ", ".join(sorted(k.name for k in refused))
+        raise UsageError(f"query: only SELECT statements can run here (got {names})")
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
