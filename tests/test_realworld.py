@@ -15,9 +15,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
 FIELDS = ("price", "currency", "sku", "availability")
 
 
-# expected-a/b: pages the extractor was tuned on; c/d: written later, held out (measured by
-# bench/extract_bench.py, asserted here once they pass).
-TUNED = ("expected-a.json", "expected-b.json")
+# a, b: the pages the heuristics were developed on; d: written later and first run held out
+# (12 of 16 right), then asserted here. Pages still held out are measured by
+# bench/extract_bench.py only.
+TUNED = ("expected-a.json", "expected-b.json", "expected-d.json")
 
 
 def cases() -> dict[str, dict[str, Any]]:

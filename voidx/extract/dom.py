@@ -21,12 +21,12 @@ from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availabil
 
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
                     if not s.isalpha() or len(s) > 1)
-_AMOUNT = (r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,][-–])?(?!\d)"
-           r"|\d+(?:[.,]\d{1,2})?(?:[.,][-–])?(?!\d)")
+_AMOUNT = (r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)"
+           r"|\d+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)")
 _NUMBER = re.compile(_AMOUNT)
 _CODES = "|".join(sorted(ISO_CODES))
 _BEFORE = re.compile(rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b)\s?$")
-_AFTER = re.compile(rf"\s?(?:{_SYMBOLS}|(?:{_CODES})\b)")
+_AFTER = re.compile(rf"\s?(?:{_SYMBOLS}|(?:{_CODES})\b|:[-–])")  # "4 995:-" is Nordic kronor
 
 
 def find_money(text: str) -> str | None:
@@ -46,7 +46,11 @@ STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strik
                     r"strike[-_]?through|line[-_]through|original|before|non[-_]?sale|crossed|"
                     r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
                     r"\bprice[-_](?:old|was|regular|before|compare)|list[-_]?price")
-STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|regular price|msrp|uvp|statt|"
+# "Regular price" is left out: themes also use it to label the current price of an item that
+# is not on sale; a regular price on sale is struck through or classed as such.
+STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
+                         r"tidigare pris|før|vorher|früher|ursprünglich|bisher|antes|prima|"
+                         r"przed|voorheen|eerder|ancien prix|prix initial|"
                          r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
                          r"original price)\b")
 CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
@@ -65,6 +69,10 @@ OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell
 NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments?|klarna|"
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
+                  r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
+                  r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
+                  r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
+                  r"più basso|niedrigster|najniższa cena|"
                   r"spedizione|orders? (?:over|above)|spend|free .{0,20}over|you save|save\b|"
                   r"off\b|discount|coupon|économisez|sparen sie|sie sparen|ahorra|risparmi|"
                   r"oszczędzasz|bespaar|\bdont\b|éco-participation|eco-?fee|ecotax|"
@@ -87,7 +95,8 @@ SKU_LABEL = re.compile(
     r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
-    r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Artikelnr\.?|Produktnummer|"
+    r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
+    r"Artikelnr\.?|Produktnummer|"
     r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|品番|货号|Artikel)"
     r"\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
@@ -239,6 +248,28 @@ def _ancestors(node: LexborNode) -> list[LexborNode]:
     return out
 
 
+def _joined(node: LexborNode) -> str:
+    """An amount split over elements, read as one: "$ 27 . 99" -> "$27.99", and cents set
+    in superscript ("$129<sup>00</sup>") -> "$129.00"."""
+    parts: list[str] = []
+    owners: list[int] = []
+    for text_node in node.traverse(include_text=True):
+        if text_node.tag != "-text":
+            continue
+        text = re.sub(r"\s+", "", text_node.text_content or "")
+        if not text:
+            continue
+        owner = text_node.parent.mem_id if text_node.parent is not None else 0
+        # Two digits in an element of their own right after the whole part are the cents
+        # ("$<span>129</span><span>00</span>", "$129<sup>00</sup>").
+        if re.fullmatch(r"\d{2}", text) and parts and re.fullmatch(r"\d+", parts[-1]) \
+                and owners and owners[-1] != owner:
+            text = "." + text
+        parts.append(text)
+        owners.append(owner)
+    return "".join(parts)
+
+
 def _before_money(text: str) -> str:
     """What stands before the first amount of a text ("(+" in "SRAM XDR (+50,00 zł)")."""
     money = find_money(text)
@@ -328,7 +359,7 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
                 break
             own = re.sub(r"\s+", " ", own).strip()
             # "$ 27 . 99" split over spans reads right without the separators.
-            joined = re.sub(r"\s+", "", probe.text(deep=True)) if len(own) < 30 else ""
+            joined = _joined(probe) if len(own) < 30 else ""
             money = (find_money(joined) if joined else None) or find_money(own)
             if money:
                 seen.add(probe.mem_id)

@@ -95,12 +95,18 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
         price = spec.get("price") if isinstance(spec, dict) else None
         offer.setdefault("priceCurrency", spec.get("priceCurrency") if isinstance(spec, dict)
                          else None)
+    availability = offer.get("availability")
+    if isinstance(offers, list) and any(
+            isinstance(o, dict) and "instock" in str(o.get("availability", "")).lower()
+            for o in offers):
+        # One offer per size or colour: the product is available if any of them is.
+        availability = "https://schema.org/InStock"
     return {
         "name": node.get("name"),
         "url": node.get("url") or offer.get("url"),
         "price": price,
         "currency": offer.get("priceCurrency"),
-        "availability": offer.get("availability"),
+        "availability": availability,
         "sku": node.get("sku") or offer.get("sku"),
         "gtin": gtin,
         "brand": _name_of(node.get("brand")),
