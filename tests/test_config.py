@@ -107,3 +107,12 @@ def test_missing_config_means_defaults(tmp_path: Path) -> None:
     assert settings.db_path == tmp_path / ".voidx" / "voidx.db"
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path, config=tmp_path / "nope.toml", environ={})
+
+
+def test_a_bad_environment_variable_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^environment variable VOIDX_CRAWL__CONCURENCY: "
+                                          "unknown key$"):
+        load_settings(tmp_path, environ={"VOIDX_CRAWL__CONCURENCY": "4"})
+    (tmp_path / "voidx.toml").write_bytes("[crawl]\nretries = 3 # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(tmp_path, environ={})

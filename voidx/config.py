@@ -227,7 +227,8 @@ def load_settings(project: Path | None = None, db: Path | None = None,
     db_path = (db or project_dir / ".voidx" / "voidx.db").resolve()
     if config is not None and not config_path.exists():
         raise ConfigError("file not found", path=str(config_path))
-    cfg = load_config(config_path, env) if config_path.exists() else _apply_env({}, env, config_path)
+    cfg = load_config(config_path, env) if config_path.exists() else _validate(
+        {}, "", config_path.name, env)
     return Settings(project_dir, db_path, config_path, cfg)
 
 
@@ -259,6 +260,9 @@ def _validate(data: dict[str, Any], text: str, filename: str, environ: Mapping[s
         loc = tuple(error["loc"])
         problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
         problem = problem.removeprefix("Value error, ")
+        variable = f"VOIDX_{str(loc[0]).upper()}__{str(loc[-1]).upper()}" if len(loc) == 2 else ""
+        if variable in environ:  # the environment, not the file, holds the bad value
+            raise ConfigError(problem, path=f"environment variable {variable}") from None
         inner = re.match(r"^(\w+): (.*)$", problem)
         if inner and error["type"] == "value_error":  # a rule inside a table names its key
             loc, problem = (*loc, inner.group(1)), inner.group(2)

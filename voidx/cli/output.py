@@ -10,9 +10,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from voidx.cli.app import app, app_context, emit, err, execute, out, render_summary
+from voidx.cli.app import (
+    app,
+    app_context,
+    emit,
+    err,
+    execute,
+    out,
+    render_summary,
+    report_error,
+)
 from voidx.config import Settings
-from voidx.errors import UsageError
+from voidx.errors import UsageError, VoidxError
 from voidx.ops.status import project_status
 from voidx.store import Run, Store
 from voidx.store.export import EXPORTS, FORMATS, write_export
@@ -170,7 +179,11 @@ def status_cmd(ctx: typer.Context,
         out.print(f"health: [bold]{result['health']}[/bold]")
 
     app_ctx = app_context(ctx)
-    settings = app_ctx.settings()
+    try:
+        settings = app_ctx.settings()
+    except VoidxError as exc:
+        report_error(app_ctx, str(exc))
+        raise typer.Exit(exc.exit_code) from None
     if not settings.db_path.exists():
         emit(app_ctx, {"health": "empty", "db": str(settings.db_path), "counts": {},
                        "runs": []}, lambda r: out.print(f"no store yet at {r['db']}"))
