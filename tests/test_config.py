@@ -110,8 +110,8 @@ def test_missing_config_means_defaults(tmp_path: Path) -> None:
 
 
 def test_a_bad_environment_variable_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="^environment variable VOIDX_CRAWL__CONCURENCY: "
-                                          "unknown key$"):
+    with pytest.raises(ConfigError, match=r"^environment variable VOIDX_CRAWL__CONCURENCY: "
+                                          r"unknown key$"):
         load_settings(tmp_path, environ={"VOIDX_CRAWL__CONCURENCY": "4"})
     (tmp_path / "voidx.toml").write_bytes("[crawl]\nretries = 3 # caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8"):

@@ -15,10 +15,18 @@ FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
 FIELDS = ("price", "currency", "sku", "availability")
 
 
-# a, b: the pages the heuristics were developed on; d: written later and first run held out
-# (12 of 16 right), then asserted here. Pages still held out are measured by
-# bench/extract_bench.py only.
-TUNED = ("expected-a.json", "expected-b.json", "expected-d.json")
+# a, b: the pages the heuristics were developed on; c and d were written later by someone who
+# never saw the extractor and first run held out (c: 9 of 16 right, d: 12 of 16), then used.
+TUNED = ("expected-a.json", "expected-b.json", "expected-c.json", "expected-d.json")
+# Pages still read wrong, asserted as such so that a fix shows up (strict xfail).
+KNOWN_MISSES = {
+    "c-shopware6-tier-prices-chf.html": "a tier-price table with no single price: the first "
+                                        "tier is not recognised as the unit price",
+    "c-wordpress-blog-no-markup-jpy.html": "a blog post selling one item through a 'Buy now' "
+                                           "link: no product signal strong enough",
+    "c-wordpress-edd-variable-brl.html": "the preselected option's price (a radio label) loses "
+                                         "to the microdata price",
+}
 
 
 def cases() -> dict[str, dict[str, Any]]:
@@ -47,7 +55,9 @@ def read(name: str) -> dict[str, Any]:
     return got
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[n]))
+    if n in KNOWN_MISSES else n for n in sorted(CASES)])
 def test_page(name: str) -> None:
     expected = CASES[name]
     got = read(name)
@@ -62,6 +72,6 @@ def test_page(name: str) -> None:
 
 
 def test_there_are_enough_pages() -> None:
-    assert len(CASES) >= 40
+    assert len(CASES) - len(KNOWN_MISSES) >= 40
     platforms = {c["platform"].split()[0].lower() for c in CASES.values()}
     assert len(platforms) >= 8

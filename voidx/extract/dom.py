@@ -41,11 +41,13 @@ def find_money(text: str) -> str | None:
             return text[before.start() if before else start:after.end() if after else end]
     return None
 _DIGIT = re.compile(r"\d")
+_ONE_NUMBER = re.compile(r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?")
 # The attribute and label patterns below are matched against lower-cased text.
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strike|"
                     r"strike[-_]?through|line[-_]through|original|before|non[-_]?sale|crossed|"
                     r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
-                    r"\bprice[-_](?:old|was|regular|before|compare)|list[-_]?price")
+                    r"\bprice[-_](?:old|was|regular|before|compare)|list[-_]?price|"
+                    r"secondary[-_]price")
 # "Regular price" is left out: themes also use it to label the current price of an item that
 # is not on sale; a regular price on sale is struck through or classed as such.
 STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
@@ -56,7 +58,7 @@ STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
 CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
                      r"selling|price--with(?:out)?tax|price-item--sale|sales|finalprice)\b"
                      r"|final[-_]?price|current[-_]?price|sale[-_]?price|special[-_]?price|"
-                     r"price[-_]?(?:sale|current|final|now|actual)")
+                     r"price[-_]?(?:sale|current|final|now|actual)|primary[-_]price")
 OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
                      r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
                      r"complete[-_]?the[-_]?look|bundle|review|testimonial|"
@@ -70,6 +72,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
+                  r"送料|配送|運費|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
@@ -80,6 +83,8 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?\d*\s?(?:kg|g|mg|l|ml|cl|oz|"
                   r"fl oz|lb|count|ct|unit|ea|item|piece|pc|sheet|m|m2|sq ?ft)\b|unit price|"
                   r"grundpreis|as low as|starting at|\bnet(?:to)?\b|excl\.?|excluding|"
+                  r"ex\.? (?:tax|vat|gst)|\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
+                  r"ab \d+ stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
                   r"ohne mwst|zzgl|hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
                   r"lowest price|niedrigste|najniższa|prix le plus bas|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
@@ -103,6 +108,7 @@ SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".pro
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
              ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
 STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=availability]",
+               "[class*=delivery-information]",
                "[class*=inventory]", "[data-product-stock]", ".availability-msg",
                "#product-availability", "[class*=Availability]")
 # A product card of a grid or carousel (another product): matched on lower-cased classes.
@@ -110,7 +116,8 @@ CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|prod
                   r"product[-_]?tile|productitem|producttile|product[-_]?thumb|listing[-_]?item|"
                   r"teaser|list[-_]?item)(?:$|[\s_-])")
 SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me when|"
-                      r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail",
+                      r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail|"
+                      r"vyprodáno|udsolgt|utsolgt|slutsåld|nicht vorrätig|売り切れ",
                       re.I)
 
 
@@ -164,8 +171,13 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     h1 = tree.css_first("h1")
     buttons = _buy_buttons(tree)
     button = buttons[0] if buttons else None
-    reading.buy_buttons = len(buttons)
     main = _main_container(h1, button)
+    holders, marks = _holders(main), _Marks()
+    # Buttons of other products (cards, carousels) do not make this page a listing.
+    reading.buy_buttons = sum(
+        1 for b in buttons if not _in_card(_ancestors(b), holders) and not any(
+            marks.of(a)[0] for a in _ancestors(b) if a.mem_id not in holders
+            and a.tag not in ("html", "body")))
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
     reading.prices = _price_candidates(_around(main, body), main, order, h1_pos)
@@ -177,7 +189,8 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
 BUTTON_TEXT = re.compile(
     r"add to (?:cart|bag|basket|trolley)|buy (?:it )?now|in den (?:warenkorb|einkaufswagen)|"
     r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
-    r"do koszyka|lägg i varukorgen|カートに入れる|pre-?order|vorbestellen|précommander|"
+    r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|pre-?order|vorbestellen|"
+    r"précommander|"
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
 
@@ -308,7 +321,8 @@ def _attrs_text(node: LexborNode) -> str:
     a = node.attributes
     custom = node.tag if node.tag and "-" in node.tag else ""  # <sale-price>, <compare-at-price>
     return " ".join(str(a.get(k) or "") for k in ("class", "id", "data-price-type", "itemprop",
-                                                   "aria-label", "data-testid")) + " " + custom
+                                                   "aria-label", "data-testid", "data-hook",
+                                                   "data-test", "data-qa")) + " " + custom
 
 
 class _Marks:
@@ -343,6 +357,12 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         raw = attrs.get("data-price-amount") or attrs.get("content")
         elements.append((node, raw, f"{node.tag} price attribute {raw}"))
         seen.add(node.mem_id)
+    # Bare numbers in money or price elements (the currency sign drawn by CSS).
+    for node in body.css("[class*=money], [class*=Money], [class*=price], [class*=Price]"):
+        text = _joined(node)
+        if node.mem_id not in seen and _ONE_NUMBER.fullmatch(text):
+            seen.add(node.mem_id)
+            elements.append((node, text, f"{text} (in a money element)"))
     for text_node in body.traverse(include_text=True):
         if text_node.tag != "-text":
             continue

@@ -133,7 +133,10 @@ _SALE_OR_STOCK = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "w
                   "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
                   "regular", "list-price", "list price", "rrp", "msrp", "strike", "sold out",
                   "sold-out", "out of stock", "unavailable", "notify me", "pre-order",
-                  "preorder", "data-price-type", "% off", "save ")
+                  "preorder", "data-price-type", "% off", "save ", "original", "on-sale",
+                  "sale-price", "sale price", "discount", "reduced", "secondary-price",
+                  "udsolgt", "utsolgt", "slutsåld", "ausverkauft", "épuisé", "agotado",
+                  "esaurito", "uitverkocht", "vyprodáno", "wyprzedane")
 
 
 def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
@@ -145,7 +148,8 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
         return False
-    shown = _NOT_SHOWN.sub(" ", text)
+    body = text.find("<body")
+    shown = _NOT_SHOWN.sub(" ", text[body:] if body >= 0 else text)  # not <head>'s meta tags
     at = min((i for form in _written(amount) if (i := shown.find(form)) >= 0), default=-1)
     if at < 0:
         return False

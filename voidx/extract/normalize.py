@@ -40,11 +40,16 @@ _PHRASES: list[tuple[str, Availability]] = [
     (r"pre-?order|backorder|precompra|vorbestell|précommande|preordine|pre-?venta",
      "preorder"),
     (r"out of stock|outofstock|^oos$|sold out|soldout|unavailable|not available|discontinued|"
-     r"niet (?:op voorraad|beschikbaar)|uitverkocht|"
+     r"niet (?:op voorraad|beschikbaar)|uitverkocht|vyprodáno|vypredané|není skladem|"
+     r"udsolgt|utsolgt|slutsåld|ej i lager|ikke på lager|nicht vorrätig|brak w magazynie|"
+     r"esgotado|tükendi|loppuunmyyty|notify me|back in stock|when (?:it's )?available|"
+     r"dejte mi vědět|až bude|benachrichtig|wieder (?:verfügbar|da|auf lager)|prévenez-moi|"
+     r"m'alerter|avísame|avvisami|laat het me weten|powiadom|完売|在庫切れ|売り切れ|品切れ|"
      r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
      r"niedostępn|нет в наличии", "out_of_stock"),
     (r"in stock|instock|in_stock|available|only \d+ left|limitedavailability|auf lager|"
-     r"op voorraad|"
+     r"op voorraad|skladem|på lager|i lager|na stanie|em estoque|stokta|varastossa|"
+     r"在庫あり|残り\d+点|有货|"
      r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
      r"onlineonly", "in_stock"),
 ]
