@@ -41,6 +41,7 @@ def find_money(text: str) -> str | None:
             return text[before.start() if before else start:after.end() if after else end]
     return None
 _DIGIT = re.compile(r"\d")
+_BARE = re.compile(r"\s*\d[\d.,'\s\u00a0\u202f]{0,15}")
 _ONE_NUMBER = re.compile(r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?")
 # The attribute and label patterns below are matched against lower-cased text.
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strike|"
@@ -359,6 +360,8 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         seen.add(node.mem_id)
     # Bare numbers in money or price elements (the currency sign drawn by CSS).
     for node in body.css("[class*=money], [class*=Money], [class*=price], [class*=Price]"):
+        if not _BARE.fullmatch(node.text(deep=True) or ""):
+            continue  # most price elements carry their currency: the text scan finds them
         text = _joined(node)
         if node.mem_id not in seen and _ONE_NUMBER.fullmatch(text):
             seen.add(node.mem_id)
