@@ -329,8 +329,9 @@ def _attrs_text(node: LexborNode) -> str:
 class _Marks:
     """What each element's attributes say (outside block, struck, current), computed once."""
 
-    def __init__(self) -> None:
+    def __init__(self, holders: set[int] | None = None) -> None:
         self._cache: dict[int, tuple[str | None, bool, bool, bool]] = {}
+        self.holders = holders or set()  # the main product and the wrappers around it
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
         key = node.mem_id
@@ -351,7 +352,7 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
                       h1_pos: int) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
-    marks = _Marks()
+    marks = _Marks(_holders(main))
     elements: list[tuple[LexborNode, Any, str]] = []
     for node in body.css("[itemprop=price][content], [data-price-amount]"):
         attrs = node.attributes
@@ -401,6 +402,16 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
 def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: dict[int, int],
            h1_pos: int, currency: str | None, marks: _Marks) -> None:
     ancestors = _ancestors(node)
+    wrappers = marks.holders
+    outside = next((m[0] for a in ancestors if a.mem_id not in wrappers
+                    and a.tag not in ("html", "body") and (m := marks.of(a))[0]), None)
+    if outside or _in_card(ancestors, wrappers):
+        # Another product's price (a carousel, a card, a review): it cannot win, so the
+        # costly reading of its label and context is skipped.
+        c.score -= 6 if outside else 4
+        c.reasons.append(f"inside a '{outside}' block" if outside
+                         else "inside a product card (another product)")
+        return
     near = [marks.of(a) for a in ancestors[:6]]
     if main is not None and any(a.mem_id == main.mem_id for a in ancestors):
         c.score += 3
@@ -429,15 +440,6 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if NOTE.search(context):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
-    wrappers = _holders(main)
-    outside = next((m[0] for a in ancestors if a.mem_id not in wrappers
-                    and a.tag not in ("html", "body") and (m := marks.of(a))[0]), None)
-    if not outside and _in_card(ancestors, wrappers):
-        c.score -= 4
-        c.reasons.append("inside a product card (another product)")
-    if outside:
-        c.score -= 6
-        c.reasons.append(f"inside a '{outside}' block")
     position = order.get(node.mem_id)
     if position is not None and h1_pos:
         distance = position - h1_pos
