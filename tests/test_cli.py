@@ -138,3 +138,9 @@ def test_query_is_read_only(cli: Cli, project: Path) -> None:
     assert cli("query", "SELECT * FROM read_csv('/etc/passwd')").exit_code == 2
     assert cli.ok("query", "SELECT COUNT(*) AS n FROM pages") == [{"n": 5}]
     assert not (project / "out.csv").exists()
+
+
+def test_alerts_since_is_a_timestamp(cli: Cli) -> None:
+    cli.ok("etl")
+    assert cli("alerts", "--since", "yesterday").exit_code == 2
+    assert cli.ok("alerts", "--since", "2026-03-01")["alerts"] == []

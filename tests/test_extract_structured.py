@@ -140,3 +140,14 @@ def test_listing_pages_are_not_products() -> None:
         status, _, body = site.handle("GET", path, {"host": "shop.test"})
         assert status == 200
         assert extract_page(body, f"http://shop.test{path}").status == "no_product", path
+
+
+def test_page_encodings() -> None:
+    html = ('<html><head><meta charset="iso-8859-1"><script type="application/ld+json">'
+            '{"@type": "Product", "name": "Café Crème", "offers": {"price": "2,50", '
+            '"priceCurrency": "EUR"}}</script></head><body></body></html>')
+    for body in (html.encode("latin-1"), html.replace("iso-8859-1", "utf-16").encode("utf-16"),
+                 html.replace("iso-8859-1", "utf-8").encode("utf-8")):
+        result = extract_page(body, URL)
+        assert result.record is not None
+        assert (result.record.name, result.record.price) == ("Café Crème", 2.5)

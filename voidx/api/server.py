@@ -81,15 +81,16 @@ class ReadOnlyApi:
         return rows, {"count": len(rows), "total": total, "limit": limit, "offset": offset}
 
     def health(self) -> dict[str, Any]:
+        """The same verdict as ``voidx status``: ok, degraded or failing."""
+        from voidx.ops.status import judge_runs
+
         store = self._store()
-        last = RunLedger(store).recent(limit=1)
-        failed = store.scalar(
-            "SELECT COUNT(*) FROM (SELECT status FROM runs ORDER BY id DESC LIMIT 10)"
-            " WHERE status IN ('failed', 'abandoned')")
-        return {"status": "ok" if not failed else "degraded",
-                "schema_version": store.schema_version(),
+        ledger = RunLedger(store)
+        recent = ledger.recent(limit=10)
+        verdict = judge_runs(ledger, recent)
+        return {"status": verdict, "schema_version": store.schema_version(),
                 "products": store.scalar("SELECT COUNT(*) FROM products"),
-                "last_run": last[0] if last else None}
+                "last_run": recent[0] if recent else None}
 
 
 def _int(params: dict[str, str], key: str, default: int) -> int:
@@ -124,6 +125,11 @@ def make_server(db_path: Path, host: str = "127.0.0.1", port: int = 8000) -> Thr
                 "error": {"code": "method_not_allowed", "message": "the API is read-only"}})
 
         do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+
+        def do_HEAD(self) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.end_headers()
 
         def _send(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
             body = json.dumps(payload, ensure_ascii=False).encode()

@@ -146,11 +146,12 @@ def alerts_cmd(
     limit: int = typer.Option(100, "--limit", min=1, help="At most this many alerts."),
 ) -> None:
     """List stored alerts (delivery to channels lands with the notify issue)."""
+    from voidx.clock import format_ts, parse_ts
     from voidx.intel.prices import list_alerts
 
-
     def work(store: Store, settings: Settings, run: Run) -> dict[str, Any]:
-        return {"alerts": list_alerts(store, kind=kind, since=since, limit=limit)}
+        since_ts = format_ts(parse_ts(since, option="--since")) if since else None
+        return {"alerts": list_alerts(store, kind=kind, since=since_ts, limit=limit)}
 
     execute(ctx, "alerts", {}, work, lambda r: _alerts_table(r["alerts"], "alerts"),
             record=False, readonly=True)

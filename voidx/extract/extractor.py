@@ -42,7 +42,7 @@ class Extraction:
 
 def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None, *,
                  status_code: int | None = None) -> Extraction:
-    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    text = decode_html(html) if isinstance(html, bytes) else html
     tree = LexborHTMLParser(text)
     sources = read_sources(tree, url, source, embedded_state=False)
     if not (source and source.prefer == "selectors") and _plainly_shown(text, sources):
@@ -84,6 +84,25 @@ def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
                           candidates=decision.candidates)
     return Extraction("ok", record=record, method=method, provenance=provenance,
                       candidates=decision.candidates)
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def decode_html(body: bytes) -> str:
+    """A page's text: byte-order mark, else <meta charset>, else UTF-8, else windows-1252."""
+    if body[:3] == b"\xef\xbb\xbf":
+        return body[3:].decode("utf-8", "replace")
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return body.decode("utf-16", "replace")
+    declared = _META_CHARSET.search(body[:4096])
+    for encoding in ((declared.group(1).decode("ascii", "ignore"),) if declared else ()) + (
+            "utf-8",):
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("cp1252", "replace")
 
 
 def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None, *,
