@@ -119,7 +119,13 @@ def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None, 
     if og:
         sources["opengraph"] = og
     if source is not None and source.selectors:
-        selected = apply_rules(tree, source.selectors)
+        rules = source.selectors
+        if source.prefer != "selectors":
+            # Rules only fill gaps: fields the page's structured data gives need no rule run.
+            filled = {k for values in sources.values() for k, v in values.items()
+                      if v not in (None, "", [])}
+            rules = {k: v for k, v in rules.items() if k not in filled}
+        selected = apply_rules(tree, rules)
         if selected:
             sources["selectors"] = selected
     if embedded_state:
