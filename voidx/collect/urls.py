@@ -30,9 +30,15 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         return None
 
 
+_PLAIN = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?::\d+)?/[A-Za-z0-9/_.,~-]*")
+
+
 @lru_cache(maxsize=131_072)
 def _canonical_absolute(url: str) -> str | None:
     # Cached: the same navigation links recur on every page of a site.
+    if _PLAIN.fullmatch(url) and "/." not in url and not url.endswith(
+            (":80/", ":443/")) and ":80/" not in url and ":443/" not in url:
+        return url  # already canonical: lower-case host, a plain path, no query or fragment
     try:
         parts = urlsplit(url)
         port = parts.port
