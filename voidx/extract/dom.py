@@ -21,7 +21,8 @@ from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availabil
 
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
                     if not s.isalpha() or len(s) > 1)
-_AMOUNT = (r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)"
+_AMOUNT = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)|"  # Indian grouping: 1,49,999
+           r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)"
            r"|\d+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)")
 _NUMBER = re.compile(_AMOUNT)
 _CODES = "|".join(sorted(ISO_CODES))
@@ -53,7 +54,7 @@ STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strik
 # is not on sale; a regular price on sale is struck through or classed as such.
 STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
                          r"tidigare pris|før|vorher|früher|ursprünglich|bisher|antes|prima|"
-                         r"przed|voorheen|eerder|ancien prix|prix initial|"
+                         r"przed|voorheen|eerder|ancien prix|prix initial|소비자가|정가|"
                          r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
                          r"original price)\b")
 CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
@@ -73,7 +74,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
-                  r"送料|配送|運費|"
+                  r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
@@ -103,7 +104,8 @@ SKU_LABEL = re.compile(
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
     r"Artikelnr\.?|Produktnummer|"
-    r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|品番|货号|Artikel)"
+    r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|商品番号|品番|货号|상품코드|"
+    r"상품번호|Artikel)"
     r"\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
@@ -363,9 +365,11 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
     for node in body.css("[class*=money], [class*=Money], [class*=price], [class*=Price]"):
         if not _BARE.fullmatch(node.text(deep=True) or ""):
             continue  # most price elements carry their currency: the text scan finds them
+        parent = node.parent
+        if parent is not None and find_money(_joined(parent)[:60]):
+            continue  # a fragment of a split amount ("R$" "1" "." "299" "," "90"): read whole
         text = _joined(node)
         if node.mem_id not in seen and _ONE_NUMBER.fullmatch(text):
-            seen.add(node.mem_id)
             elements.append((node, text, f"{text} (in a money element)"))
     for text_node in body.traverse(include_text=True):
         if text_node.tag != "-text":

@@ -287,7 +287,9 @@ def price_of(data: dict[str, Any]) -> tuple[Any, str | None]:
     for key in ("pricerange", "price_range"):
         rng = keys.get(key)
         if isinstance(rng, dict):
-            low = _lower_keys(rng).get("minvariantprice") or _lower_keys(rng).get("min")
+            keys_of_range = _lower_keys(rng)
+            low = (keys_of_range.get("minvariantprice") or keys_of_range.get("min")
+                   or keys_of_range.get("minimum_price"))
             raw, cur = _price_value(low)
             if raw is not None:
                 return raw, cur or currency
@@ -315,7 +317,8 @@ def _price_value(value: Any) -> tuple[Any, str | None]:
         keys = _lower_keys(value)
         currency = next((str(keys[k]) for k in CURRENCY_KEYS if isinstance(keys.get(k), str)),
                         None)
-        for key in ("amount", "value", "raw", "centamount", "price", "formatted", "final",
+        for key in ("final_price", "finalprice", "amount", "value", "raw", "centamount", "price",
+                    "formatted", "final",
                     "with_tax", "without_tax", "gross"):
             inner = keys.get(key)
             if isinstance(inner, dict):

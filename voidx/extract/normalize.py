@@ -13,7 +13,7 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN",
     "NT$": "TWD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "￥": "JPY", "円": "JPY",
     "元": "CNY", "RMB": "CNY", "₹": "INR", "Rs.": "INR", "Rs": "INR", "₽": "RUB", "руб": "RUB",
-    "₩": "KRW", "₺": "TRY", "TL": "TRY", "₴": "UAH", "грн": "UAH", "₪": "ILS", "₫": "VND",
+    "₩": "KRW", "원": "KRW", "₺": "TRY", "TL": "TRY", "₴": "UAH", "грн": "UAH", "₪": "ILS", "₫": "VND",
     "฿": "THB", "₱": "PHP", "zł": "PLN", "Kč": "CZK", "Ft": "HUF", "kr.": "DKK", "kr": "SEK",
     "lei": "RON", "лв": "BGN", "RM": "MYR", "Rp": "IDR", "R": "ZAR", "Fr.": "CHF",
     "CHF": "CHF", "₦": "NGN", "KSh": "KES", "E£": "EGP", "د.إ": "AED", "ر.س": "SAR",
@@ -130,8 +130,8 @@ def parse_availability(value: object) -> Availability:
     if value is None:
         return "unknown"
     text = str(value).strip()
-    if text in ("in_stock", "out_of_stock", "preorder", "unknown"):
-        return text  # type: ignore[return-value]
+    if text.lower() in ("in_stock", "out_of_stock", "preorder", "unknown"):
+        return text.lower()  # type: ignore[return-value]
     text = text.rsplit("/", 1)[-1] if text.startswith(("http://", "https://")) else text
     for pattern, availability in AVAILABILITY_PHRASES:
         if pattern.search(text):
