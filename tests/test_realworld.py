@@ -30,8 +30,6 @@ KNOWN_MISSES = {
                                          "to the microdata price",
     "e-b2b-de-drill.html": "a B2B page showing the net price first: the gross price, shown "
                            "second, is taken (net prices are treated as notes)",
-    "e-kr-cafe24-hoodie.html": "the struck consumer price (소비자가) in a table row wins over "
-                               "the selling price",
     "e-vtex-br-airfryer.html": "an amount split over many spans (VTEX) is read in pieces",
 }
 

@@ -19,8 +19,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
 
+# Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
-                    if not s.isalpha() or len(s) > 1)
+                    if not (s.isascii() and s.isalpha() and len(s) == 1))
 _AMOUNT = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)|"  # Indian grouping: 1,49,999
            r"\d{1,3}(?:[ \u00a0\u202f\u2009'’.,]\d{3})+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)"
            r"|\d+(?:[.,]\d{1,2})?(?:[.,:][-–])?(?!\d)")

@@ -164,6 +164,16 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
         best.why = f"what the page shows ({best.why})"
         _mark_losers(best, visible)
         return best
+    if prices and best is not None and best.score >= 2 and best.value != prices[0].value:
+        same = [c for c in visible if c.value == prices[0].value
+                and "inside a '" not in c.why and "product card" not in c.why]
+        if same and all("struck" in c.why or "was" in c.why for c in same):
+            # The page shows the structured price only struck through: a regular price.
+            for loser in prices:
+                loser.why = _why_not_shown(loser.value, visible)
+            best.why = f"the page's price next to the struck structured one ({best.why})"
+            _mark_losers(best, visible)
+            return best
     if prices:
         return _win(prices[0], "first structured price (the page shows none confidently)",
                     prices, visible)
