@@ -30,7 +30,6 @@ KNOWN_MISSES = {
                                          "to the microdata price",
     "e-b2b-de-drill.html": "a B2B page showing the net price first: the gross price, shown "
                            "second, is taken (net prices are treated as notes)",
-    "e-vtex-br-airfryer.html": "an amount split over many spans (VTEX) is read in pieces",
 }
 
 

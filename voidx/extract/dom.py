@@ -49,7 +49,7 @@ _ONE_NUMBER = re.compile(r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?|\
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strike|"
                     r"strike[-_]?through|line[-_]through|original|before|non[-_]?sale|crossed|"
                     r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
-                    r"\bprice[-_](?:old|was|regular|before|compare)|list[-_]?price|"
+                    r"\bprice[-_](?:old|was|regular|before|compare)|\blist[-_]?price|"
                     r"secondary[-_]price")
 # "Regular price" is left out: themes also use it to label the current price of an item that
 # is not on sale; a regular price on sale is struck through or classed as such.
@@ -75,7 +75,8 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
-                  r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|"
+                  r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
+                  r"parcelas?|mismo precio en|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
