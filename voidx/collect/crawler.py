@@ -199,7 +199,7 @@ class _SourceCrawl:
 
     async def _get_any(self, url: str) -> tuple[int | None, bytes]:
         result = await self.fetcher.fetch(url, any_body=True)
-        return (result.status if result.error is None or result.status else None), result.body
+        return result.status, result.body
 
     # -- the loop -------------------------------------------------------------------------
     async def crawl(self) -> None:

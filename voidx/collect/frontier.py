@@ -108,11 +108,6 @@ class Frontier:
         self.store.execute("UPDATE crawl_cycles SET finished_at = ? WHERE id = ?",
                            (now_ts(), self.cycle_id))
 
-    def done_in_cycle(self) -> int:
-        return int(self.store.scalar(
-            "SELECT COUNT(*) FROM frontier WHERE source = ? AND cycle_id = ?"
-            " AND status IN ('done', 'failed')", (self.source, self.cycle_id)) or 0)
-
     def pending(self) -> int:
         return int(self.store.scalar(
             "SELECT COUNT(*) FROM frontier WHERE source = ? AND status IN ('queued', 'claimed')",

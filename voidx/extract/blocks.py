@@ -10,6 +10,8 @@ from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.pagetext import shown_html
+
 # Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
 CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
     ("captcha", "Cloudflare challenge", ("cf-chl-", "cf_chl_opt", "challenge-platform",
@@ -73,11 +75,9 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
     return None
 
 
-_HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 
 
 def _visible_text(html: str) -> str:
     """The page's words without scripts, styles or markup (a regex pass: no second parse)."""
-    body = html[html.lower().find("<body"):] if "<body" in html.lower() else html
-    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", _HIDDEN.sub(" ", body)))).strip()
+    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", shown_html(html)))).strip()

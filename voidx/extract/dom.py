@@ -138,14 +138,6 @@ class DomCandidate:
     reasons: list[str] = field(default_factory=list)
     currency: str | None = None
 
-    @property
-    def struck(self) -> bool:
-        return any(r.startswith(("struck", "marked as a was", "labelled was")) for r in
-                   self.reasons)
-
-    @property
-    def elsewhere(self) -> bool:
-        return any(r.startswith(("inside a '", "in an instalment")) for r in self.reasons)
 
 
 @dataclass
@@ -177,7 +169,8 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     buttons = _buy_buttons(tree)
     button = buttons[0] if buttons else None
     main = _main_container(h1, button)
-    holders, marks = _holders(main), _Marks()
+    holders = _holders(main)
+    marks = _Marks(holders)
     # Buttons of other products (cards, carousels) do not make this page a listing.
     reading.buy_buttons = sum(
         1 for b in buttons if not _in_card(_ancestors(b), holders) and not any(
@@ -185,9 +178,9 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
             and a.tag not in ("html", "body")))
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
-    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos)
+    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks)
     reading.skus = _sku_candidates(body, main, url)
-    reading.availability = _availability_candidates(body, main, button)
+    reading.availability = _availability_candidates(body, main, button, holders)
     return reading
 
 
@@ -353,10 +346,9 @@ class _Marks:
 
 
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
-                      h1_pos: int) -> list[DomCandidate]:
+                      h1_pos: int, marks: _Marks) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
-    marks = _Marks(_holders(main))
     elements: list[tuple[LexborNode, Any, str]] = []
     for node in body.css("[itemprop=price][content], [data-price-amount]"):
         attrs = node.attributes
@@ -542,10 +534,10 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
 
 
 def _availability_candidates(body: LexborNode, main: LexborNode | None,
-                             button: LexborNode | None) -> list[DomCandidate]:
+                             button: LexborNode | None, wrappers: set[int]
+                             ) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     scope = main if main is not None else body
-    wrappers = _holders(main)
     for selector in STOCK_NODES:
         for node in scope.css(selector)[:4]:
             if _in_card(_ancestors(node), wrappers):

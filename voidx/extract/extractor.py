@@ -21,6 +21,7 @@ from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
 from voidx.extract.dom import CONFIDENT, DomReading, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
+from voidx.extract.pagetext import shown_html
 from voidx.extract.reconcile import Candidate, Decision, reconcile
 from voidx.extract.record import ProductRecord
 from voidx.extract.selectors import apply_rules
@@ -151,8 +152,6 @@ def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found
             sources["embedded"]["selected"] = True
 
 
-_NOT_SHOWN = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->",
-                        re.S | re.I)
 # Plain substrings (lower case): far cheaper than one pattern over the whole page.
 _SALE_OR_STOCK = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "was-price",
                   "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
@@ -173,8 +172,7 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
         return False
-    body = text.find("<body")
-    shown = _NOT_SHOWN.sub(" ", text[body:] if body >= 0 else text)  # not <head>'s meta tags
+    shown = shown_html(text)  # the body only: not <head>'s meta tags
     at = min((i for form in _written(amount) if (i := shown.find(form)) >= 0), default=-1)
     if at < 0:
         return False

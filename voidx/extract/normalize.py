@@ -64,12 +64,12 @@ def parse_price(value: object, currency_hint: str | None = None
     the first (lowest) amount; with several numbers, the one standing next to a currency.
     """
     if value is None or isinstance(value, bool):
-        return None, _currency(currency_hint)
+        return None, currency_code(currency_hint)
     if isinstance(value, int | float):
         ok = value >= 0 and math.isfinite(value)
-        return (float(value) if ok else None), _currency(currency_hint)
+        return (float(value) if ok else None), currency_code(currency_hint)
     text = str(value).strip()
-    currency = _currency(currency_hint) or _currency_in(text)
+    currency = currency_code(currency_hint) or _currency_in(text)
     if _NO_PRICE.search(text) and not re.search(r"\d", text):
         return None, currency
     numbers = list(_NUMBER_RE.finditer(text))
@@ -85,7 +85,8 @@ def parse_price(value: object, currency_hint: str | None = None
     return _parse_number(chosen.group(0)), currency
 
 
-def _currency(hint: str | None) -> str | None:
+def currency_code(hint: str | None) -> str | None:
+    """ISO 4217 code for a code or a symbol ("eur", "€", "zł"), else None."""
     if not hint:
         return None
     hint = hint.strip()

@@ -17,6 +17,15 @@ DROP = ("script", "style", "noscript", "svg", "iframe", "template", "nav", "foot
 BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "tr", "h1", "h2", "h3", "h4",
               "h5", "h6", "dt", "dd", "table", "ul", "ol", "br", "figure", "figcaption"}
 CHARS_PER_TOKEN = 4
+HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+
+
+def shown_html(html: str) -> str:
+    """The body of a page without scripts, styles, templates or comments (one regex pass)."""
+    body = html.find("<body")
+    if body < 0:
+        body = html.lower().find("<body")
+    return HIDDEN.sub(" ", html[body:] if body >= 0 else html)
 
 
 def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:

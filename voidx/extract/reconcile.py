@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voidx.extract.dom import CONFIDENT, DomReading, sku_like
-from voidx.extract.normalize import clean_text, parse_availability, parse_price
+from voidx.extract.normalize import clean_text, currency_code, parse_availability, parse_price
 
 STRUCTURED_ORDER = ("selectors", "jsonld", "microdata", "embedded", "opengraph")
-FIELDS = ("name", "price", "currency", "availability", "sku", "gtin", "brand", "category",
-          "rating", "review_count", "image")
 
 
 @dataclass
@@ -295,9 +293,7 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
 
 
 def _currency(value: object) -> str | None:
-    if not value:
-        return None
-    return parse_price("1", str(value))[1] if str(value).strip() else None
+    return currency_code(str(value)) if value else None
 
 
 def _str(value: object) -> str | None:

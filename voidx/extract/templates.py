@@ -25,7 +25,6 @@ SKIP_TAGS = frozenset({"script", "style", "noscript", "svg", "template", "iframe
                        "meta", "head", "path"})
 _VOLATILE_CLASS = re.compile(r"\d|^(?:css|sc|jsx|emotion|chakra|mui|tw)-|[0-9a-f]{6,}|^_")
 MAX_DEPTH = 9
-RULE_FIELDS = ("name", "price", "currency", "availability", "sku", "brand")
 MIN_GROUP = 3  # pages of one template in a batch before rules are worth learning
 STALE_AFTER = 3  # failed pages (and at least a fifth of those tried) before re-learning
 
@@ -116,13 +115,6 @@ class SelectorRule(BaseModel):
 
 
 RuleField = Literal["name", "price", "currency", "availability", "sku", "brand"]
-
-
-class RuleSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    selectors: dict[RuleField, SelectorRule] = Field(
-        description="One rule per field the page shows; leave out fields it does not show.")
 
 
 class TemplateStore:

@@ -52,11 +52,6 @@ class RunLedger:
             (now_ts(), status, json.dumps(run.counters, sort_keys=True), error, run.id),
         )
 
-    def checkpoint(self, run: Run) -> None:
-        """Store the counters so far (a killed run still shows how far it got)."""
-        self.store.execute("UPDATE runs SET counters = ? WHERE id = ?",
-                           (json.dumps(run.counters, sort_keys=True), run.id))
-
     def reap_abandoned(self) -> int:
         """Mark runs of this host whose process is gone (killed, power loss) as abandoned."""
         host = socket.gethostname()
