@@ -154,6 +154,10 @@ class ScheduleConfig(_Model):
     cron: str
 
 
+class ExtractConfig(_Model):
+    workers: int = Field(0, ge=0, le=256)  # processes for large backlogs; 0: one per core
+
+
 class AnalyzeConfig(_Model):
     price_change_pct: float = Field(10.0, gt=0)
 
@@ -173,6 +177,7 @@ class LlmConfig(_Model):
 class Config(_Model):
     project: ProjectConfig = ProjectConfig()
     crawl: CrawlConfig = CrawlConfig()
+    extract: ExtractConfig = ExtractConfig()
     analyze: AnalyzeConfig = AnalyzeConfig()
     llm: LlmConfig = LlmConfig()
     sources: list[SourceConfig] = []
@@ -366,6 +371,9 @@ autothrottle = true     # adapt the per-host delay to latency; back off on 429/5
 # proxies = ["http://user:pass@proxy1:8080", "http://proxy2:8080"]
 # proxy_mode = "rotate" # rotate per request | sticky per host
 # browser_path = "/usr/bin/chromium"   # for render = "browser" / "auto"
+
+[extract]
+# workers = 0          # processes reading a large backlog (1,000+ pages); 0: one per core
 
 [analyze]
 price_change_pct = 10.0 # a price move at least this large (in %) is a price_drop / price_spike

@@ -84,6 +84,9 @@ def extract_cmd(
                                    "Batch (half the cost, answers within hours)."),
     explain_url: str = typer.Option(None, "--explain", metavar="URL", help="Show every "
                                     "candidate per field for one stored page, and the winner."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Processes reading pages when "
+                                "the backlog is large (default: [extract] workers, else one "
+                                "per core)."),
 ) -> None:
     """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors, LLM)."""
     from voidx.extract.stage import explain, extract_pending
@@ -94,10 +97,10 @@ def extract_cmd(
         return
 
     execute(ctx, "extract", _args(reextract=reextract, budget_usd=budget_usd,
-                                  llm_batch=llm_batch),
+                                  llm_batch=llm_batch, workers=workers),
             lambda store, settings, run: extract_pending(
                 store, settings.config, run, reextract=reextract, budget_usd=budget_usd,
-                llm_batch=llm_batch),
+                llm_batch=llm_batch, workers=workers),
             render_summary("extract"))
 
 

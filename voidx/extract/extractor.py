@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import re2
 from pydantic import ValidationError
 from selectolax.lexbor import LexborHTMLParser
 
@@ -22,10 +23,11 @@ from voidx.extract.blocks import block_reason
 from voidx.extract.dom import CONFIDENT, DomReading, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.pagetext import shown_html
-from voidx.extract.reconcile import Candidate, Decision, reconcile
+from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
 from voidx.extract.record import ProductRecord
+from voidx.extract.scan import PageScan, opengraph, scan
 from voidx.extract.selectors import apply_rules
-from voidx.extract.structured import jsonld_products, microdata_products, opengraph_product
+from voidx.extract.structured import jsonld_products, microdata_products
 
 # Bump when extraction changes what it produces: pages are extracted again.
 EXTRACTOR_VERSION = 2
@@ -44,12 +46,19 @@ class Extraction:
 def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None, *,
                  status_code: int | None = None) -> Extraction:
     text = decode_html(html) if isinstance(html, bytes) else html
-    tree = LexborHTMLParser(text)
-    sources = read_sources(tree, url, source, embedded_state=False)
+    page = scan(text)
+    sources = _scanned_sources(page, url)
+    tree: LexborHTMLParser | None = None
+    if page.microdata or _rules_needed(source, sources):
+        # Building the DOM costs more than everything else a page with complete JSON-LD
+        # needs: it is built for microdata and rules, or below to read the page itself.
+        tree = LexborHTMLParser(text)
+        sources = _dom_sources(tree, url, source, sources, page.microdata)
     if not (source and source.prefer == "selectors") and _plainly_shown(text, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
-        # a sold-out product: what the page says and what it shows agree without reading it.
-        return _decide(sources, DomReading(), url, source, tree)
+        # a stock problem: what the page says and what it shows agree without reading it.
+        return _decide(sources, DomReading(), url, source, page.canonical)
+    tree = tree if tree is not None else LexborHTMLParser(text)
     found = embedded.products(tree)
     if found:
         _add_embedded(sources, found, tree, url)
@@ -62,11 +71,11 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     dom = read_dom(tree, url)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
-    return _decide(sources, dom, url, source, tree)
+    return _decide(sources, dom, url, source, page.canonical)
 
 
 def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
-            source: SourceConfig | None, tree: LexborHTMLParser) -> Extraction:
+            source: SourceConfig | None, canonical: str | None) -> Extraction:
     decision = reconcile(sources, dom, prefer_selectors=bool(source and
                                                              source.prefer == "selectors"))
     provenance = decision.provenance()
@@ -76,7 +85,7 @@ def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
     winner = decision.chosen.get("price") or decision.chosen["name"]
     method = winner.source
     try:
-        record = _build(decision, url, method, tree)
+        record = _build(decision, url, method, canonical)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -106,34 +115,53 @@ def decode_html(body: bytes) -> str:
     return body.decode("cp1252", "replace")
 
 
-def read_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None, *,
-                 embedded_state: bool = True) -> dict[str, dict[str, Any]]:
-    """Raw field values by source, each describing this page's main product."""
-    sources: dict[str, dict[str, Any]] = {}
-    jsonld = _main_product(jsonld_products(tree), url)
-    if jsonld:
-        sources["jsonld"] = jsonld
-    microdata = _main_product(microdata_products(tree), url)
-    if microdata:
-        sources["microdata"] = microdata
-    og = opengraph_product(tree)
-    if og:
-        sources["opengraph"] = og
+def _dom_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None,
+                 scanned: dict[str, dict[str, Any]], microdata: bool
+                 ) -> dict[str, dict[str, Any]]:
+    """The scanned sources plus microdata and the source's selector rules, which need the
+    DOM; in the order jsonld, microdata, opengraph, selectors."""
+    sources = dict(scanned)
+    found = _main_product(microdata_products(tree), url) if microdata else None
+    if found:
+        sources = {k: v for k, v in (("jsonld", scanned.get("jsonld")), ("microdata", found),
+                                     ("opengraph", scanned.get("opengraph"))) if v}
     if source is not None and source.selectors:
         rules = source.selectors
         if source.prefer != "selectors":
             # Rules only fill gaps: fields the page's structured data gives need no rule run.
-            filled = {k for values in sources.values() for k, v in values.items()
-                      if v not in (None, "", [])}
+            filled = _filled(sources)
             rules = {k: v for k, v in rules.items() if k not in filled}
         selected = apply_rules(tree, rules)
         if selected:
             sources["selectors"] = selected
-    if embedded_state:
-        found = embedded.products(tree)
-        if found:
-            _add_embedded(sources, found, tree, url)
     return sources
+
+
+def _scanned_sources(page: PageScan, url: str) -> dict[str, dict[str, Any]]:
+    """JSON-LD and OpenGraph: what the page's markup says without its DOM."""
+    sources: dict[str, dict[str, Any]] = {}
+    jsonld = _main_product(jsonld_products(page.jsonld), url) if page.jsonld else None
+    if jsonld:
+        sources["jsonld"] = jsonld
+    og = opengraph(page.meta) if page.meta else {}
+    if og:
+        sources["opengraph"] = og
+    return sources
+
+
+def _filled(sources: dict[str, dict[str, Any]]) -> set[str]:
+    return {k for values in sources.values() for k, v in values.items()
+            if v not in (None, "", [])}
+
+
+def _rules_needed(source: SourceConfig | None, sources: dict[str, dict[str, Any]]) -> bool:
+    """Whether the source's selector rules would fill a field the structured data lacks."""
+    if source is None or not source.selectors:
+        return False
+    if source.prefer == "selectors":
+        return True
+    filled = _filled(sources)
+    return any(key not in filled for key in source.selectors)
 
 
 def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found],
@@ -152,20 +180,40 @@ def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found
             sources["embedded"]["selected"] = True
 
 
-# Plain substrings (lower case): far cheaper than one pattern over the whole page.
-_SALE_OR_STOCK = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "was-price",
-                  "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
-                  "regular", "list-price", "list price", "rrp", "msrp", "strike", "sold out",
-                  "sold-out", "out of stock", "unavailable", "notify me", "pre-order",
-                  "preorder", "data-price-type", "% off", "save ", "original", "on-sale",
-                  "sale-price", "sale price", "discount", "reduced", "secondary-price",
-                  "udsolgt", "utsolgt", "slutsåld", "ausverkauft", "épuisé", "agotado",
-                  "esaurito", "uitverkocht", "vyprodáno", "wyprzedane")
+# Signs that the page may show something other than its data: a sale or a regular price...
+_SALE_MARKERS = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "was-price",
+                 "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
+                 "regular", "list-price", "list price", "rrp", "msrp", "strike",
+                 "data-price-type", "% off", "save ", "original", "on-sale", "sale-price",
+                 "sale price", "discount", "reduced", "secondary-price")
+# ...or a stock message, which only matters when it is not the data's own availability.
+_STOCK_MARKERS: dict[str, tuple[str, ...]] = {
+    "out_of_stock": ("sold out", "sold-out", "out of stock", "unavailable", "notify me",
+                     "udsolgt", "utsolgt", "slutsåld", "ausverkauft", "épuisé", "agotado",
+                     "esaurito", "uitverkocht", "vyprodáno", "wyprzedane"),
+    "preorder": ("pre-order", "preorder"),
+}
+
+
+def _markers(availability: str) -> re2._Regexp[str]:
+    """One case-insensitive pattern (RE2: a single pass, whatever the number of words)."""
+    words = _SALE_MARKERS + tuple(w for kind, group in _STOCK_MARKERS.items()
+                                  if kind != availability for w in group)
+    return re2.compile("(?i)" + "|".join(re.escape(w) for w in words))
+
+
+_CONTRADICTIONS = {kind: _markers(kind) for kind in ("in_stock", "out_of_stock", "preorder",
+                                                      "unknown")}
+# Where other products begin after the buy box (their badges do not concern this product).
+_OTHER_PRODUCTS = re2.compile(
+    r"""(?i)<[a-z][^>]*\b(?:class|id)\s*=\s*["']?[^"'>]*(?:related|recommend|recently[-_ ]?viewed|"""
+    r"""upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)|you-?may|footer)""")
 
 
 def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     """JSON-LD, microdata or the source's own rules with name, price and SKU, the price
-    visible as written, and no sign of a sale, a regular price or a stock problem."""
+    visible as written, and around it no sign of a sale, a regular price or a stock message
+    other than the data's own availability."""
     main = sources.get("jsonld") or sources.get("microdata") or sources.get("selectors")
     if not main or not main.get("name") or not main.get("sku"):
         return False
@@ -176,10 +224,21 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     at = min((i for form in _written(amount) if (i := shown.find(form)) >= 0), default=-1)
     if at < 0:
         return False
-    # Signs of a sale, a regular price or a stock problem around the product's price (the buy
-    # box); other products' badges further down the page do not concern it.
-    window = shown[max(0, at - 1500):at + 3000].lower()
-    return not any(marker in window for marker in _SALE_OR_STOCK)
+    # Around the product's price (the buy box), up to where other products begin.
+    other = _OTHER_PRODUCTS.search(shown, at, at + 3000)
+    window = shown[max(0, at - 1500):other.start() if other else at + 3000]
+    return _CONTRADICTIONS[_declared_availability(sources)].search(window) is None
+
+
+def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:
+    """The availability reconcile takes when the page is not read: the source's rule, else
+    the first structured one."""
+    for name in ("selectors", *STRUCTURED_ORDER):
+        if name in sources:
+            value = parse_availability(sources[name].get("availability"))
+            if value != "unknown":
+                return value
+    return "unknown"
 
 
 def _written(amount: float) -> set[str]:
@@ -207,17 +266,24 @@ def _dom_product(dom: DomReading) -> bool:
     return stock and any(c.score >= 1.5 for c in dom.skus)
 
 
-def record_url(tree: LexborHTMLParser, url: str) -> str:
-    """The page's canonical URL (rel=canonical), else its own, canonicalised."""
-    canonical = tree.css_first('link[rel="canonical"][href]')
-    found = canonicalize(canonical.attributes["href"] or "", url) if canonical else None
+def record_url(canonical: str | None, url: str) -> str:
+    """The page's canonical URL (its rel=canonical href), else its own, canonicalised."""
+    found = canonicalize(canonical, url) if canonical else None
     own = canonicalize(url) or url
-    if found is None or urlsplit(found).netloc != urlsplit(own).netloc or (
+    if found is None or found == own:
+        return own
+    if urlsplit(found).netloc != urlsplit(own).netloc or (
             urlsplit(found).path in ("", "/") and urlsplit(own).path not in ("", "/")):
         # A canonical to another host or to the home page (a common theme mistake) would
         # merge different products into one.
         return own
     return found
+
+
+def page_url(html: bytes | str, url: str) -> str:
+    """``record_url`` of a stored page."""
+    text = decode_html(html) if isinstance(html, bytes) else html
+    return record_url(scan(text).canonical, url)
 
 
 def _nothing(url: str, source: SourceConfig | None, reason: str) -> Extraction:
@@ -241,7 +307,7 @@ def _main_product(products: list[dict[str, Any]], url: str) -> dict[str, Any] | 
     return next((p for p in products if p.get("price") is not None), products[0])
 
 
-def _build(decision: Decision, url: str, method: str, tree: LexborHTMLParser) -> ProductRecord:
+def _build(decision: Decision, url: str, method: str, canonical: str | None) -> ProductRecord:
     values = decision.values
     price = values.get("price")
     currency = values.get("currency") if price is not None else None
@@ -249,7 +315,7 @@ def _build(decision: Decision, url: str, method: str, tree: LexborHTMLParser) ->
     gtin = gtin if gtin and gtin.isdigit() and gtin_ok(gtin) else None
     image = clean_text(values.get("image"))
     return ProductRecord(
-        url=record_url(tree, url),
+        url=record_url(canonical, url),
         name=clean_text(values.get("name")) or "",
         price=price,
         currency=currency,

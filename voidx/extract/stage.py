@@ -18,32 +18,42 @@ from selectolax.lexbor import LexborHTMLParser
 from voidx.clock import now_ts
 from voidx.collect.frontier import load_body
 from voidx.config import Config, SourceConfig
-from voidx.extract.extractor import EXTRACTOR_VERSION, Extraction, extract_page, record_url
+from voidx.extract.extractor import EXTRACTOR_VERSION, Extraction, extract_page, page_url
 from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
 from voidx.extract.record import RECORD_FIELDS, ProductRecord
 from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
+from voidx.extract.workers import ExtractorPool, Page, default_workers
 from voidx.store import Run, Store
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500  # pages read from the store at once (their bodies are held in memory)
+_PENDING = (
+    " FROM fetches f"
+    " LEFT JOIN extractions e ON e.url = f.url AND e.content_hash = f.content_hash"
+    " WHERE f.content_hash IS NOT NULL"
+    "   AND (f.content_type IS NULL OR f.content_type LIKE '%html%')"
+    "   AND (e.url IS NULL OR e.extractor_version < ?"
+    "        OR (? IS NOT NULL AND e.run_id < ?))")
 
 
 def pending_pages(store: Store, limit: int, reextract_before: int | None = None
                   ) -> list[dict[str, Any]]:
     """(url, content_hash, source) pairs that were fetched but not extracted by this version."""
     return store.query(
-        "SELECT f.url, f.content_hash, MIN(f.source) AS source FROM fetches f"
-        " LEFT JOIN extractions e ON e.url = f.url AND e.content_hash = f.content_hash"
-        " WHERE f.content_hash IS NOT NULL"
-        "   AND (f.content_type IS NULL OR f.content_type LIKE '%html%')"
-        "   AND (e.url IS NULL OR e.extractor_version < ?"
-        "        OR (? IS NOT NULL AND e.run_id < ?))"
-        " GROUP BY f.url, f.content_hash LIMIT ?",
+        "SELECT f.url, f.content_hash, MIN(f.source) AS source" + _PENDING
+        + " GROUP BY f.url, f.content_hash LIMIT ?",
         (EXTRACTOR_VERSION, reextract_before, reextract_before, limit))
+
+
+def pending_count(store: Store, reextract_before: int | None = None) -> int:
+    rows = store.query("SELECT COUNT(DISTINCT f.url || ' ' || f.content_hash) AS n" + _PENDING,
+                       (EXTRACTOR_VERSION, reextract_before, reextract_before))
+    return int(rows[0]["n"])
 
 
 def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool = False,
                     budget_usd: float | None = None, llm_batch: bool = False,
-                    environ: dict[str, str] | None = None) -> dict[str, Any]:
+                    workers: int | None = None, environ: dict[str, str] | None = None
+                    ) -> dict[str, Any]:
     started = time.perf_counter()
     sources = {s.name: s for s in config.sources}
     llm = LlmExtractor(config.llm, store, run.id, budget_usd=budget_usd, environ=environ)
@@ -56,64 +66,75 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     counts = {"pages": 0, "records": 0, "quarantined": 0, "no_product": 0, "blocked": 0,
               "templates_learned": 0, "template_pages": 0}
     by_method: dict[str, int] = {}
-    while True:
-        batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
-        if not batch:
-            break
-        results = _extract_batch(store, batch, sources, llm, llm_batch, counts)
-        rows = []
-        for page, result in zip(batch, results, strict=True):
-            counts["pages"] += 1
-            counts[{"ok": "records"}.get(result.status, result.status)] += 1
-            if result.status == "ok" and result.method:
-                by_method[result.method] = by_method.get(result.method, 0) + 1
-            if result.status == "quarantined":
-                logger.bind(url=page["url"], reason=result.reason).warning(
-                    "quarantined {}: {}", page["url"], result.reason)
-            rows.append((page["url"], page["content_hash"], page["source"], EXTRACTOR_VERSION,
-                         result.status, result.method,
-                         result.record.model_dump_json() if result.record else None,
-                         json.dumps(result.provenance), result.reason, now_ts(), run.id))
-        with store.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO extractions (url, content_hash, source, extractor_version, status,"
-                " method, record, provenance, reason, extracted_at, run_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (url, content_hash) DO UPDATE SET"
-                " extractor_version = excluded.extractor_version, status = excluded.status,"
-                " method = excluded.method, record = excluded.record,"
-                " provenance = excluded.provenance, reason = excluded.reason,"
-                " extracted_at = excluded.extracted_at, run_id = excluded.run_id", rows)
-        run.counters.update(llm.usage.as_counters())
+    workers = workers or config.extract.workers or default_workers()
+    # Claude reads a whole batch's leftovers together (templates are learned per group).
+    with_llm = llm.available and any(s.llm != "never" for s in config.sources)
+    backlog = pending_count(store, run.id if reextract else None)
+    with ExtractorPool(sources, workers, backlog) as pool:
+        while True:
+            batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
+            if not batch:
+                break
+            pages = [(load_body(store, p["content_hash"]), p["url"], p["source"]) for p in batch]
+            done: list[Extraction] = []
+            # Chunks come back in page order while the workers read on: each is stored at once.
+            for results in pool.read(pages):
+                if with_llm:
+                    done.extend(results)
+                    continue
+                _store(store, run, batch[len(done):len(done) + len(results)], results, counts,
+                       by_method)
+                done.extend(results)
+            if with_llm:
+                results = _with_llm(batch, pages, done, sources, llm, llm_batch, counts, store)
+                _store(store, run, batch, results, counts, by_method)
+                run.counters.update(llm.usage.as_counters())
     elapsed = time.perf_counter() - started
-    summary = {**counts, "by_method": by_method, **llm.usage.as_counters(),
+    summary = {**counts, "by_method": by_method, **llm.usage.as_counters(), "workers": workers,
                "elapsed_s": round(elapsed, 3),
                "pages_per_s": round(counts["pages"] / elapsed, 1) if elapsed > 0 else 0.0}
     run.counters.update({k: v for k, v in summary.items() if k != "by_method"})
     return summary
 
 
-def _extract_batch(store: Store, batch: list[dict[str, Any]],
-                   sources: dict[str, SourceConfig], llm: LlmExtractor, llm_batch: bool,
-                   counts: dict[str, int]) -> list[Extraction]:
-    results: list[Extraction] = []
+def _store(store: Store, run: Run, batch: list[dict[str, Any]], results: list[Extraction],
+           counts: dict[str, int], by_method: dict[str, int]) -> None:
+    rows = []
+    for page, result in zip(batch, results, strict=True):
+        counts["pages"] += 1
+        counts[{"ok": "records"}.get(result.status, result.status)] += 1
+        if result.status == "ok" and result.method:
+            by_method[result.method] = by_method.get(result.method, 0) + 1
+        if result.status == "quarantined":
+            logger.bind(url=page["url"], reason=result.reason).warning(
+                "quarantined {}: {}", page["url"], result.reason)
+        rows.append((page["url"], page["content_hash"], page["source"], EXTRACTOR_VERSION,
+                     result.status, result.method,
+                     result.record.model_dump_json() if result.record else None,
+                     json.dumps(result.provenance), result.reason, now_ts(), run.id))
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO extractions (url, content_hash, source, extractor_version, status,"
+            " method, record, provenance, reason, extracted_at, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (url, content_hash) DO UPDATE SET"
+            " extractor_version = excluded.extractor_version, status = excluded.status,"
+            " method = excluded.method, record = excluded.record,"
+            " provenance = excluded.provenance, reason = excluded.reason,"
+            " extracted_at = excluded.extracted_at, run_id = excluded.run_id", rows)
+
+
+def _with_llm(batch: list[dict[str, Any]], pages: list[Page], results: list[Extraction],
+              sources: dict[str, SourceConfig], llm: LlmExtractor, llm_batch: bool,
+              counts: dict[str, int], store: Store) -> list[Extraction]:
+    """The rules' extractions, with the pages the source sends to Claude read by it (or by
+    the rules learned for their template)."""
     asks: dict[int, LlmRequest] = {}
-    for index, page in enumerate(batch):
-        body = load_body(store, page["content_hash"])
-        source = sources.get(page["source"])
-        if body is None:
-            results.append(Extraction("quarantined", reason="page body missing from the store"))
-            continue
-        try:
-            result = extract_page(body, page["url"], source)
-        except Exception as exc:  # a page must never stop the stage (nor ETL behind it)
-            logger.bind(url=page["url"]).exception("extracting {} failed", page["url"])
-            result = Extraction("quarantined",
-                                reason=f"extractor error: {type(exc).__name__}: {exc}"[:500])
-        results.append(result)
-        if llm.available and _wants_llm(source, result, page["url"]):
-            asks[index] = LlmRequest(record_url(LexborHTMLParser(body), page["url"]),
-                                     page["content_hash"], body)
+    for index, (page, result) in enumerate(zip(batch, results, strict=True)):
+        body = pages[index][0]
+        if body is not None and llm.available and _wants_llm(sources.get(page["source"]),
+                                                              result, page["url"]):
+            asks[index] = LlmRequest(page_url(body, page["url"]), page["content_hash"], body)
     if not asks:
         return results
     # Pages of one template are read by rules learned once; the rest go to Claude one by one.
@@ -150,9 +171,8 @@ def _extract_batch(store: Store, batch: list[dict[str, Any]],
         requests = [asks[i] for i in one_by_one]
         answers = llm.extract_batch(requests) if llm_batch else llm.extract_many(requests)
         for index in one_by_one:
-            source = sources.get(batch[index]["source"])
-            results[index] = _merge(results[index], answers[asks[index].content_hash],
-                                    source.llm if source else "never")
+            mode = sources[name].llm if (name := batch[index]["source"]) in sources else "never"
+            results[index] = _merge(results[index], answers[asks[index].content_hash], mode)
     return results
 
 

@@ -1,4 +1,4 @@
-"""schema.org Product data a page carries: JSON-LD, microdata, OpenGraph product tags.
+"""schema.org Product data a page carries: JSON-LD and microdata (OpenGraph: ``scan``).
 
 Each reader returns flat candidate dicts with raw values (keys of the product record);
 normalisation and validation happen in ``voidx.extract.extractor``.
@@ -24,10 +24,11 @@ def _type_names(value: object) -> set[str]:
 
 
 # -- JSON-LD ---------------------------------------------------------------------------------
-def jsonld_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+def jsonld_products(scripts: list[str]) -> list[dict[str, Any]]:
+    """Products in the page's JSON-LD scripts (their texts, as ``scan`` finds them)."""
     products = []
-    for script in tree.css('script[type="application/ld+json"]'):
-        data = _load_json(script.text(deep=True))
+    for script in scripts:
+        data = _load_json(script)
         if data is None:
             continue
         for node in _walk(data):
@@ -195,24 +196,3 @@ def _prop_value(node: LexborNode) -> str | None:
         if node.tag == tag and attrs.get(attr) is not None:
             return attrs[attr]
     return node.text(deep=True, separator=" ")
-
-
-# -- OpenGraph -------------------------------------------------------------------------------
-def opengraph_product(tree: LexborHTMLParser) -> dict[str, Any]:
-    meta: dict[str, str] = {}
-    for node in tree.css("meta[property], meta[name]"):
-        key = (node.attributes.get("property") or node.attributes.get("name") or "").lower()
-        if key.startswith(("og:", "product:")) and key not in meta:
-            meta[key] = node.attributes.get("content") or ""
-    if not meta.get("product:price:amount") and meta.get("og:type", "").lower() != "product":
-        return {}
-    return {
-        "name": meta.get("og:title"),
-        "url": meta.get("og:url"),
-        "price": meta.get("product:price:amount") or meta.get("og:price:amount"),
-        "currency": meta.get("product:price:currency") or meta.get("og:price:currency"),
-        "availability": meta.get("product:availability") or meta.get("og:availability"),
-        "brand": meta.get("product:brand"),
-        "sku": meta.get("product:retailer_item_id"),
-        "image": meta.get("og:image"),
-    }

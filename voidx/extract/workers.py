@@ -1,0 +1,114 @@
+"""Extraction on every core.
+
+Reading a page is pure CPU work on bytes already stored, so a backlog is split into chunks
+that a pool of worker processes reads with the same extractor; the caller keeps the store
+(one writer) and gets the extractions back in page order. Workers start from a fork server
+(a clean process that has imported the extractor once), never by forking the caller with its
+threads and open database. Small backlogs are read in the calling process: starting the pool
+costs more than it saves below about a thousand pages.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+
+from loguru import logger
+
+from voidx.config import SourceConfig
+from voidx.extract.extractor import Extraction, extract_page
+
+# A page to read: its body (None when the store lost it), its URL and its source's name.
+Page = tuple[bytes | None, str, str | None]
+
+POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
+CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
+
+_sources: dict[str, SourceConfig] = {}
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def extract_one(body: bytes | None, url: str, source: SourceConfig | None) -> Extraction:
+    """One page, whatever it holds: a page never stops the stage (nor ETL behind it)."""
+    if body is None:
+        return Extraction("quarantined", reason="page body missing from the store")
+    try:
+        return extract_page(body, url, source)
+    except Exception as exc:
+        logger.bind(url=url).exception("extracting {} failed", url)
+        return Extraction("quarantined",
+                          reason=f"extractor error: {type(exc).__name__}: {exc}"[:500])
+
+
+def _start(sources: dict[str, SourceConfig]) -> None:
+    global _sources
+    _sources = sources
+    logger.remove()  # the caller logs each quarantined page with its reason, once
+
+
+def _read(pages: list[Page]) -> list[Extraction]:
+    out = []
+    for body, url, name in pages:
+        result = extract_one(body, url, _sources.get(name) if name else None)
+        result.candidates = []  # only --explain shows them; not worth the pipe
+        out.append(result)
+    return out
+
+
+class ExtractorPool:
+    """``with ExtractorPool(sources, workers, backlog) as pool: pool.read(pages)``; with a
+    backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read in this process."""
+
+    def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int) -> None:
+        self.sources = sources
+        self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES else 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ExtractorPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def read(self, pages: Sequence[Page]) -> Iterator[list[Extraction]]:
+        """The pages' extractions, chunk by chunk in page order, so the caller can store each
+        chunk while the workers read the next ones."""
+        if self.workers == 1:
+            for start in range(0, len(pages), CHUNK):
+                yield [extract_one(body, url, self.sources.get(name) if name else None)
+                       for body, url, name in pages[start:start + CHUNK]]
+            return
+        pool = self._ensure_pool()
+        futures: list[Future[list[Extraction]]] = [
+            pool.submit(_read, list(pages[start:start + CHUNK]))
+            for start in range(0, len(pages), CHUNK)]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["voidx.extract.extractor"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                             initializer=_start, initargs=(self.sources,))
+        return self._pool
