@@ -23,7 +23,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     """
     url = url.strip()
     try:
-        if base is not None:
+        if base is not None and not url.startswith(("http://", "https://")):
             url = urljoin(base, url)
         return _canonical_absolute(url)
     except ValueError:  # "http://[oops/" and other unparsable URLs

@@ -22,7 +22,6 @@ from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
 from voidx.extract.dom import CONFIDENT, DomReading, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
-from voidx.extract.pagetext import shown_html
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
 from voidx.extract.record import ProductRecord
 from voidx.extract.scan import PageScan, opengraph, scan
@@ -54,7 +53,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
         # needs: it is built for microdata and rules, or below to read the page itself.
         tree = LexborHTMLParser(text)
         sources = _dom_sources(tree, url, source, sources, page.microdata)
-    if not (source and source.prefer == "selectors") and _plainly_shown(text, sources):
+    if not (source and source.prefer == "selectors") and _plainly_shown(page, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, page.canonical)
@@ -210,7 +209,7 @@ _OTHER_PRODUCTS = re2.compile(
     r"""upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)|you-?may|footer)""")
 
 
-def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
+def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     """JSON-LD, microdata or the source's own rules with name, price and SKU, the price
     visible as written, and around it no sign of a sale, a regular price or a stock message
     other than the data's own availability."""
@@ -220,13 +219,14 @@ def _plainly_shown(text: str, sources: dict[str, dict[str, Any]]) -> bool:
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
         return False
-    shown = shown_html(text)  # the body only: not <head>'s meta tags
-    at = min((i for form in _written(amount) if (i := shown.find(form)) >= 0), default=-1)
+    at = min((i for form in _written(amount) if (i := page.shown_at(form)) >= 0), default=-1)
     if at < 0:
         return False
     # Around the product's price (the buy box), up to where other products begin.
-    other = _OTHER_PRODUCTS.search(shown, at, at + 3000)
-    window = shown[max(0, at - 1500):other.start() if other else at + 3000]
+    lower = page.lower
+    end = min(len(lower), at + 3000)
+    other = _OTHER_PRODUCTS.search(lower[at:end])
+    window = lower[max(page.body, at - 1500):at + other.start() if other else end]
     return _CONTRADICTIONS[_declared_availability(sources)].search(window) is None
 
 

@@ -33,6 +33,7 @@ _NUMBER_RE = re.compile(r"""
     |    \d{1,3}(?P<sep>[ \u00a0\u202f'’.,])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d{1,2}(?!\d))?
     | \d+(?:[.,]\d+)?
 """, re.X)
+_PLAIN_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,2})?")  # never "1.299": thousands?
 _NO_PRICE = re.compile(r"call for price|price on request|auf anfrage|sur demande|"
                        r"contact us|preis auf anfrage|n/a", re.I)
 
@@ -53,6 +54,13 @@ _PHRASES: list[tuple[str, Availability]] = [
      r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
      r"onlineonly", "in_stock"),
 ]
+# The record's own values and schema.org's ItemAvailability names (as URL or word).
+_KNOWN_AVAILABILITY: dict[str, Availability] = {
+    "in_stock": "in_stock", "out_of_stock": "out_of_stock", "preorder": "preorder",
+    "unknown": "unknown", "instock": "in_stock", "outofstock": "out_of_stock",
+    "soldout": "out_of_stock", "discontinued": "out_of_stock", "presale": "preorder",
+    "backorder": "preorder", "limitedavailability": "in_stock", "onlineonly": "in_stock",
+    "instoreonly": "in_stock"}
 AVAILABILITY_PHRASES = [(re.compile(p, re.IGNORECASE), value) for p, value in _PHRASES]
 
 
@@ -69,6 +77,8 @@ def parse_price(value: object, currency_hint: str | None = None
         ok = value >= 0 and math.isfinite(value)
         return (float(value) if ok else None), currency_code(currency_hint)
     text = str(value).strip()
+    if _PLAIN_NUMBER.fullmatch(text):  # "123.99", as structured data writes it
+        return float(text), currency_code(currency_hint)
     currency = currency_code(currency_hint) or _currency_in(text)
     if _NO_PRICE.search(text) and not re.search(r"\d", text):
         return None, currency
@@ -131,8 +141,9 @@ def parse_availability(value: object) -> Availability:
     if value is None:
         return "unknown"
     text = str(value).strip()
-    if text.lower() in ("in_stock", "out_of_stock", "preorder", "unknown"):
-        return text.lower()  # type: ignore[return-value]
+    known = _KNOWN_AVAILABILITY.get(text.rsplit("/", 1)[-1].lower())
+    if known is not None:
+        return known
     text = text.rsplit("/", 1)[-1] if text.startswith(("http://", "https://")) else text
     for pattern, availability in AVAILABILITY_PHRASES:
         if pattern.search(text):
@@ -152,5 +163,4 @@ def gtin_ok(value: str) -> bool:
 def clean_text(value: object) -> str | None:
     if value is None:
         return None
-    text = re.sub(r"\s+", " ", str(value)).strip()
-    return text or None
+    return " ".join(str(value).split()) or None

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_META_OR_LINK = re.compile(r"<(meta|link)\b[^>]*>")
 _SCRIPT_END = re.compile(r"</script[\s>/]")
+_HIDDEN = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
+           ("<template", "</template"), ("<svg", "</svg"), ("<noscript", "</noscript"))
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 
@@ -30,18 +33,34 @@ class PageScan:
     meta: dict[str, str] = field(default_factory=dict)  # og:* and product:* (first wins)
     canonical: str | None = None  # href of the first <link rel=canonical>
     microdata: bool = False  # an itemscope somewhere: the DOM is needed to read it
+    lower: str = ""  # the page lower-cased, at the same offsets
+    body: int = 0  # where <body starts (0 if it does not)
+
+    def shown_at(self, needle: str, start: int = 0) -> int:
+        """The first offset of ``needle`` in the body, outside scripts, styles, templates,
+        SVG and comments (what a shopper cannot see); -1 if there is none."""
+        at = self.lower.find(needle, max(start, self.body))
+        while at >= 0 and self._hidden(at):
+            at = self.lower.find(needle, at + 1)
+        return at
+
+    def _hidden(self, at: int) -> bool:
+        lower = self.lower
+        for opener, closer in _HIDDEN:
+            begun = lower.rfind(opener, self.body, at)
+            if begun >= 0 and lower.find(closer, begun, at) < 0:
+                return True
+        return False
 
 
 def attributes(raw: str) -> dict[str, str]:
     """A tag's attributes, names lower-cased, character references decoded; first wins."""
     out: dict[str, str] = {}
-    for match in _ATTR.finditer(raw):
-        name = match.group(1).lower()
-        if name in out:
-            continue
-        value = match.group(2) if match.group(2) is not None else (
-            match.group(3) if match.group(3) is not None else (match.group(4) or ""))
-        out[name] = html.unescape(value) if "&" in value else value
+    for name, double, single, bare in _ATTR.findall(raw):
+        name = name.lower()
+        if name not in out:
+            value = double or single or bare
+            out[name] = html.unescape(value) if "&" in value else value
     return out
 
 
@@ -50,7 +69,8 @@ def scan(text: str) -> PageScan:
     lower = text.lower()
     if len(lower) != len(text):  # a few non-ASCII capitals lower-case to two characters
         lower = text.translate(_ASCII_LOWER)
-    found = PageScan(microdata="itemscope" in lower)
+    body = lower.find("<body")
+    found = PageScan(microdata="itemscope" in lower, lower=lower, body=max(0, body))
     comments = _comments(lower)
     at = lower.find("<script")
     while at >= 0:
@@ -63,28 +83,24 @@ def scan(text: str) -> PageScan:
                 text[at + 7:open_end - 1]).get("type", "").strip().lower() == "application/ld+json":
             found.jsonld.append(text[open_end:content_end])
         at = lower.find("<script", content_end)
-    at = lower.find("<meta")
-    while at >= 0:
-        end = _tag_end(lower, at)
-        if end < 0:
-            break
-        tag = lower[at:end]
-        if ("og:" in tag or "product:" in tag) and not _commented(at, comments):
-            attrs = attributes(text[at + 5:end - 1])
+    for tag in _META_OR_LINK.finditer(lower):
+        start, end = tag.span()
+        markup = tag.group()
+        if not ("og:" in markup or "product:" in markup or "canonical" in markup):
+            continue
+        if markup.count('"') % 2 or markup.count("'") % 2:  # a quoted ">" cut the tag short
+            end = _tag_end(lower, start)
+            markup = lower[start:end]
+        if _commented(start, comments):
+            continue
+        attrs = attributes(text[start + 5:end - 1])
+        if tag.group(1) == "meta":
             key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
             if key.startswith(("og:", "product:")) and key not in found.meta:
                 found.meta[key] = attrs.get("content") or ""
-        at = lower.find("<meta", end)
-    at = lower.find("<link")
-    while at >= 0 and found.canonical is None:
-        end = _tag_end(lower, at)
-        if end < 0:
-            break
-        if "canonical" in lower[at:end] and not _commented(at, comments):
-            attrs = attributes(text[at + 5:end - 1])
-            if "href" in attrs and "canonical" in (attrs.get("rel") or "").lower().split():
-                found.canonical = attrs["href"]
-        at = lower.find("<link", end)
+        elif found.canonical is None and "href" in attrs and "canonical" in (
+                attrs.get("rel") or "").lower().split():
+            found.canonical = attrs["href"]
     return found
 
 

@@ -7,7 +7,6 @@ Structured data and selectors run first; Claude reads the pages a source sends t
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -22,7 +21,7 @@ from voidx.extract.extractor import EXTRACTOR_VERSION, Extraction, extract_page,
 from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
 from voidx.extract.record import RECORD_FIELDS, ProductRecord
 from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
-from voidx.extract.workers import ExtractorPool, Page, default_workers
+from voidx.extract.workers import ExtractorPool, Page, Row, as_row, default_workers, extract_one
 from voidx.store import Run, Store
 
 BATCH_SIZE = 500  # pages read from the store at once (their bodies are held in memory)
@@ -67,28 +66,29 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
               "templates_learned": 0, "template_pages": 0}
     by_method: dict[str, int] = {}
     workers = workers or config.extract.workers or default_workers()
-    # Claude reads a whole batch's leftovers together (templates are learned per group).
+    # Claude reads a whole batch's leftovers together (templates are learned per group); the
+    # wait is then on its answers, and pages are read in this process.
     with_llm = llm.available and any(s.llm != "never" for s in config.sources)
-    backlog = pending_count(store, run.id if reextract else None)
+    backlog = 0 if with_llm else pending_count(store, run.id if reextract else None)
     with ExtractorPool(sources, workers, backlog) as pool:
         while True:
             batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
             if not batch:
                 break
             pages = [(load_body(store, p["content_hash"]), p["url"], p["source"]) for p in batch]
-            done: list[Extraction] = []
-            # Chunks come back in page order while the workers read on: each is stored at once.
-            for results in pool.read(pages):
-                if with_llm:
-                    done.extend(results)
-                    continue
-                _store(store, run, batch[len(done):len(done) + len(results)], results, counts,
-                       by_method)
-                done.extend(results)
             if with_llm:
-                results = _with_llm(batch, pages, done, sources, llm, llm_batch, counts, store)
-                _store(store, run, batch, results, counts, by_method)
+                results = [extract_one(body, url, sources.get(name or ""))
+                           for body, url, name in pages]
+                results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
+                                    store)
+                _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
                 run.counters.update(llm.usage.as_counters())
+                continue
+            done = 0
+            # Chunks come back in page order while the workers read on: each is stored at once.
+            for rows in pool.read(pages):
+                _store(store, run, batch[done:done + len(rows)], rows, counts, by_method)
+                done += len(rows)
     elapsed = time.perf_counter() - started
     summary = {**counts, "by_method": by_method, **llm.usage.as_counters(), "workers": workers,
                "elapsed_s": round(elapsed, 3),
@@ -97,21 +97,20 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     return summary
 
 
-def _store(store: Store, run: Run, batch: list[dict[str, Any]], results: list[Extraction],
+def _store(store: Store, run: Run, batch: list[dict[str, Any]], rows: list[Row],
            counts: dict[str, int], by_method: dict[str, int]) -> None:
-    rows = []
-    for page, result in zip(batch, results, strict=True):
+    now = now_ts()
+    values = []
+    for page, (status, method, record, provenance, reason) in zip(batch, rows, strict=True):
         counts["pages"] += 1
-        counts[{"ok": "records"}.get(result.status, result.status)] += 1
-        if result.status == "ok" and result.method:
-            by_method[result.method] = by_method.get(result.method, 0) + 1
-        if result.status == "quarantined":
-            logger.bind(url=page["url"], reason=result.reason).warning(
-                "quarantined {}: {}", page["url"], result.reason)
-        rows.append((page["url"], page["content_hash"], page["source"], EXTRACTOR_VERSION,
-                     result.status, result.method,
-                     result.record.model_dump_json() if result.record else None,
-                     json.dumps(result.provenance), result.reason, now_ts(), run.id))
+        counts[{"ok": "records"}.get(status, status)] += 1
+        if status == "ok" and method:
+            by_method[method] = by_method.get(method, 0) + 1
+        if status == "quarantined":
+            logger.bind(url=page["url"], reason=reason).warning(
+                "quarantined {}: {}", page["url"], reason)
+        values.append((page["url"], page["content_hash"], page["source"], EXTRACTOR_VERSION,
+                       status, method, record, provenance, reason, now, run.id))
     with store.transaction() as conn:
         conn.executemany(
             "INSERT INTO extractions (url, content_hash, source, extractor_version, status,"
@@ -121,7 +120,7 @@ def _store(store: Store, run: Run, batch: list[dict[str, Any]], results: list[Ex
             " extractor_version = excluded.extractor_version, status = excluded.status,"
             " method = excluded.method, record = excluded.record,"
             " provenance = excluded.provenance, reason = excluded.reason,"
-            " extracted_at = excluded.extracted_at, run_id = excluded.run_id", rows)
+            " extracted_at = excluded.extracted_at, run_id = excluded.run_id", values)
 
 
 def _with_llm(batch: list[dict[str, Any]], pages: list[Page], results: list[Extraction],

@@ -2,14 +2,17 @@
 
 Reading a page is pure CPU work on bytes already stored, so a backlog is split into chunks
 that a pool of worker processes reads with the same extractor; the caller keeps the store
-(one writer) and gets the extractions back in page order. Workers start from a fork server
-(a clean process that has imported the extractor once), never by forking the caller with its
-threads and open database. Small backlogs are read in the calling process: starting the pool
-costs more than it saves below about a thousand pages.
+(one writer) and gets back, in page order, each page's row as the store keeps it (status,
+method, record and provenance as JSON, reason): strings cross the pipe several times faster
+than the objects they describe. Workers are forked from the caller where the platform allows
+(no interpreter start, nothing imported again; they never touch the caller's database
+connection and leave through ``os._exit``), else spawned. Small backlogs are read in the
+calling process: starting the pool costs more than it saves below about a thousand pages.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -23,6 +26,8 @@ from voidx.extract.extractor import Extraction, extract_page
 
 # A page to read: its body (None when the store lost it), its URL and its source's name.
 Page = tuple[bytes | None, str, str | None]
+# What the store keeps of an extraction: status, method, record JSON, provenance JSON, reason.
+Row = tuple[str, str | None, str | None, str, str | None]
 
 POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
@@ -50,19 +55,22 @@ def extract_one(body: bytes | None, url: str, source: SourceConfig | None) -> Ex
                           reason=f"extractor error: {type(exc).__name__}: {exc}"[:500])
 
 
+def as_row(result: Extraction) -> Row:
+    return (result.status, result.method,
+            result.record.model_dump_json() if result.record else None,
+            json.dumps(result.provenance), result.reason)
+
+
 def _start(sources: dict[str, SourceConfig]) -> None:
     global _sources
     _sources = sources
     logger.remove()  # the caller logs each quarantined page with its reason, once
 
 
-def _read(pages: list[Page]) -> list[Extraction]:
-    out = []
-    for body, url, name in pages:
-        result = extract_one(body, url, _sources.get(name) if name else None)
-        result.candidates = []  # only --explain shows them; not worth the pipe
-        out.append(result)
-    return out
+def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
+    known = _sources if sources is None else sources
+    return [as_row(extract_one(body, url, known.get(name) if name else None))
+            for body, url, name in pages]
 
 
 class ExtractorPool:
@@ -86,16 +94,15 @@ class ExtractorPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def read(self, pages: Sequence[Page]) -> Iterator[list[Extraction]]:
-        """The pages' extractions, chunk by chunk in page order, so the caller can store each
-        chunk while the workers read the next ones."""
+    def read(self, pages: Sequence[Page]) -> Iterator[list[Row]]:
+        """The pages' rows, chunk by chunk in page order, so the caller can store each chunk
+        while the workers read the next ones."""
         if self.workers == 1:
             for start in range(0, len(pages), CHUNK):
-                yield [extract_one(body, url, self.sources.get(name) if name else None)
-                       for body, url, name in pages[start:start + CHUNK]]
+                yield _read(pages[start:start + CHUNK], self.sources)
             return
         pool = self._ensure_pool()
-        futures: list[Future[list[Extraction]]] = [
+        futures: list[Future[list[Row]]] = [
             pool.submit(_read, list(pages[start:start + CHUNK]))
             for start in range(0, len(pages), CHUNK)]
         try:
@@ -107,8 +114,8 @@ class ExtractorPool:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["voidx.extract.extractor"])
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
                                              initializer=_start, initargs=(self.sources,))
         return self._pool
