@@ -24,10 +24,21 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     url = url.strip()
     try:
         if base is not None and not url.startswith(("http://", "https://")):
-            url = urljoin(base, url)
+            url = _join(base, url)
         return _canonical_absolute(url)
     except ValueError:  # "http://[oops/" and other unparsable URLs
         return None
+
+
+def _join(base: str, url: str) -> str:
+    """``urljoin``, with a shortcut for the path-absolute links most pages use ("/p/1")."""
+    if url.startswith("/") and not url.startswith("//") and base.startswith(
+            ("http://", "https://")):
+        end = base.find("/", base.find("//") + 2)
+        cut = min((i for i in (end, base.find("?", base.find("//") + 2),
+                               base.find("#", base.find("//") + 2)) if i >= 0), default=-1)
+        return (base[:cut] if cut >= 0 else base) + url
+    return urljoin(base, url)
 
 
 _PLAIN = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?::\d+)?/[A-Za-z0-9/_.,~-]*")

@@ -129,7 +129,7 @@ SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me whe
 CONFIDENT = 4.0  # a price scored this high is what the page shows as the product's price
 
 
-@dataclass
+@dataclass(slots=True)
 class DomCandidate:
     kind: str
     value: Any

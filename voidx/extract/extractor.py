@@ -219,15 +219,18 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
         return False
-    at = min((i for form in _written(amount) if (i := page.shown_at(form)) >= 0), default=-1)
+    at = _shown_price_at(page, amount)
     if at < 0:
         return False
     # Around the product's price (the buy box), up to where other products begin.
     lower = page.lower
-    end = min(len(lower), at + 3000)
-    other = _OTHER_PRODUCTS.search(lower[at:end])
-    window = lower[max(page.body, at - 1500):at + other.start() if other else end]
-    return _CONTRADICTIONS[_declared_availability(sources)].search(window) is None
+    contradiction = _CONTRADICTIONS[_declared_availability(sources)]
+    window = lower[max(page.body, at - 1500):at + 3000]
+    if contradiction.search(window) is None:
+        return True
+    other = _OTHER_PRODUCTS.search(lower[at:at + 3000])
+    return other is not None and contradiction.search(
+        lower[max(page.body, at - 1500):at + other.start()]) is None
 
 
 def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:
@@ -239,6 +242,25 @@ def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:
             if value != "unknown":
                 return value
     return "unknown"
+
+
+def _shown_price_at(page: PageScan, amount: float) -> int:
+    """Where the page first shows ``amount`` in any of the ways shops write it; -1 if not.
+    Forms that end alike are found with one search each, then told apart."""
+    by_end: dict[str, list[str]] = {}
+    for form in _written(amount):
+        by_end.setdefault(form[-6:], []).append(form)
+    first = -1
+    for end, forms in by_end.items():
+        at = page.shown_at(end)
+        while at >= 0 and (first < 0 or at < first):
+            stop = at + len(end)
+            starts = [stop - len(f) for f in forms if page.lower.endswith(f, 0, stop)]
+            if starts:
+                first = min(starts)
+                break
+            at = page.shown_at(end, at + 1)
+    return first
 
 
 def _written(amount: float) -> set[str]:

@@ -33,7 +33,7 @@ from voidx.extract.normalize import clean_text, currency_code, parse_availabilit
 STRUCTURED_ORDER = ("selectors", "jsonld", "microdata", "embedded", "opengraph")
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     field: str
     value: Any
@@ -53,10 +53,13 @@ class Decision:
     def provenance(self) -> dict[str, Any]:
         """field -> {source, value, rejected: [{source, value, why}]}, for the record."""
         out: dict[str, Any] = {}
+        by_field: dict[str, list[Candidate]] = {}
+        for c in self.candidates:
+            by_field.setdefault(c.field, []).append(c)
         for name, winner in self.chosen.items():
             losers = [{"source": c.source, "value": c.value, "why": c.why}
-                      for c in self.candidates
-                      if c.field == name and c is not winner and c.value != winner.value
+                      for c in by_field.get(name, ())
+                      if c is not winner and c.value != winner.value
                       and c.value not in (None, "")]
             out[name] = {"source": winner.source, "value": winner.value, "why": winner.why}
             if losers:

@@ -6,9 +6,11 @@ these searches together, so the extractor reads them here first and builds the D
 the pages that need it: microdata, the source's selector rules, or reading the page as a
 shopper sees it.
 
-The scan follows the HTML tokenizer where it matters for these elements: comments are
-skipped as a whole (a script inside ``<!-- -->`` is not a script), a script's content runs
-to the first ``</script``, and attribute values may hold ``>`` when quoted.
+The scan follows the HTML tokenizer where it matters for these elements: tag and attribute
+names are case-insensitive, comments are skipped as a whole (a script inside ``<!-- -->`` is
+not a script), a script's content runs to the first ``</script``, attribute values may be
+quoted either way or not at all and may hold ``>`` when quoted, and character references in
+values are decoded.
 """
 
 from __future__ import annotations
@@ -18,19 +20,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_META_OR_LINK = re.compile(r"<(meta|link)\b[^>]*>")
+# Patterns over the lower-cased page; inside a tag, quoted values may hold ">".
+_IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
+_VALUE = r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
+_JSONLD = re.compile(
+    rf"""<script\b(?={_IN_TAG}\stype\s*=\s*["']?\s*application/ld\+json\s*["'\s/>])"""
+    rf"""{_IN_TAG}>""")
+_META = re.compile(
+    rf"""<meta\b(?={_IN_TAG}\s(?:property|name)\s*=\s*["']?\s*((?:og|product):[^"'\s>]*))"""
+    rf"""(?={_IN_TAG}\scontent\s*=\s*{_VALUE})""")
+_CANONICAL = re.compile(
+    rf"""<link\b(?={_IN_TAG}\srel\s*=\s*(?:"[^"]*\bcanonical\b[^"]*"|'[^']*\bcanonical\b"""
+    rf"""[^']*'|canonical[\s/>]))(?={_IN_TAG}\shref\s*=\s*{_VALUE})""")
+# The og: properties ``opengraph`` reads (every product: one is kept).
+OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amount",
+                     "og:price:currency", "og:availability"})
 _SCRIPT_END = re.compile(r"</script[\s>/]")
 _HIDDEN = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
            ("<template", "</template"), ("<svg", "</svg"), ("<noscript", "</noscript"))
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
-_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 
 
 @dataclass
 class PageScan:
     jsonld: list[str] = field(default_factory=list)  # the text of each JSON-LD script
-    meta: dict[str, str] = field(default_factory=dict)  # og:* and product:* (first wins)
+    meta: dict[str, str] = field(default_factory=dict)  # OG_KEYS and product:* (first wins)
     canonical: str | None = None  # href of the first <link rel=canonical>
     microdata: bool = False  # an itemscope somewhere: the DOM is needed to read it
     lower: str = ""  # the page lower-cased, at the same offsets
@@ -53,17 +67,6 @@ class PageScan:
         return False
 
 
-def attributes(raw: str) -> dict[str, str]:
-    """A tag's attributes, names lower-cased, character references decoded; first wins."""
-    out: dict[str, str] = {}
-    for name, double, single, bare in _ATTR.findall(raw):
-        name = name.lower()
-        if name not in out:
-            value = double or single or bare
-            out[name] = html.unescape(value) if "&" in value else value
-    return out
-
-
 def scan(text: str) -> PageScan:
     """The page's self-description, found on a lower-cased copy at the same offsets."""
     lower = text.lower()
@@ -71,49 +74,32 @@ def scan(text: str) -> PageScan:
         lower = text.translate(_ASCII_LOWER)
     body = lower.find("<body")
     found = PageScan(microdata="itemscope" in lower, lower=lower, body=max(0, body))
-    comments = _comments(lower)
-    at = lower.find("<script")
-    while at >= 0:
-        open_end = _tag_end(lower, at)
-        if open_end < 0:
+    comments = _comments(lower) if "<!--" in lower else []
+    for script in _JSONLD.finditer(lower):
+        if not _commented(script.start(), comments):
+            close = _SCRIPT_END.search(lower, script.end())
+            found.jsonld.append(text[script.end():close.start() if close else len(text)])
+    for meta in _META.finditer(lower):
+        key = meta.group(1)
+        if key not in found.meta and (key in OG_KEYS or key.startswith("product:")) \
+                and not _commented(meta.start(), comments):
+            found.meta[key] = _value(text, meta, 2)
+    for link in _CANONICAL.finditer(lower):
+        if not _commented(link.start(), comments):
+            found.canonical = _value(text, link, 1)
             break
-        close = _SCRIPT_END.search(lower, open_end)
-        content_end = close.start() if close else len(text)
-        if "ld+json" in lower[at:open_end] and not _commented(at, comments) and attributes(
-                text[at + 7:open_end - 1]).get("type", "").strip().lower() == "application/ld+json":
-            found.jsonld.append(text[open_end:content_end])
-        at = lower.find("<script", content_end)
-    for tag in _META_OR_LINK.finditer(lower):
-        start, end = tag.span()
-        markup = tag.group()
-        if not ("og:" in markup or "product:" in markup or "canonical" in markup):
-            continue
-        if markup.count('"') % 2 or markup.count("'") % 2:  # a quoted ">" cut the tag short
-            end = _tag_end(lower, start)
-            markup = lower[start:end]
-        if _commented(start, comments):
-            continue
-        attrs = attributes(text[start + 5:end - 1])
-        if tag.group(1) == "meta":
-            key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
-            if key.startswith(("og:", "product:")) and key not in found.meta:
-                found.meta[key] = attrs.get("content") or ""
-        elif found.canonical is None and "href" in attrs and "canonical" in (
-                attrs.get("rel") or "").lower().split():
-            found.canonical = attrs["href"]
     return found
 
 
-def _tag_end(lower: str, start: int) -> int:
-    """Just after the ``>`` that closes the tag at ``start`` (quoted values may hold ``>``)."""
-    end = lower.find(">", start)
-    if end < 0:
-        return -1
-    tag = lower[start:end]
-    if tag.count('"') % 2 == 0 and tag.count("'") % 2 == 0:
-        return end + 1
-    match = _TAG_REST.match(lower, start)
-    return match.end() if match else -1
+def _value(text: str, match: re.Match[str], first: int) -> str:
+    """An attribute's value (in one of three groups: double-quoted, single-quoted or bare) as
+    the page writes it, character references decoded."""
+    for group in (first, first + 1, first + 2):
+        start, end = match.span(group)
+        if start >= 0:
+            value = text[start:end]
+            return html.unescape(value) if "&" in value else value
+    return ""
 
 
 def _comments(lower: str) -> list[tuple[int, int]]:

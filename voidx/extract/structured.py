@@ -131,13 +131,15 @@ def _pick_offer(offers: Any) -> dict[str, Any]:
 
 # -- microdata -------------------------------------------------------------------------------
 def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    items = _Microdata(tree)
     products = []
-    for scope in tree.css("[itemscope][itemtype]"):
-        if not _type_names((scope.attributes.get("itemtype") or "").split()) & PRODUCT_TYPES:
+    for scope in items.scopes.values():
+        attrs = items.attrs[scope.mem_id]
+        if not _type_names((attrs.get("itemtype") or "").split()) & PRODUCT_TYPES:
             continue
-        if scope.attributes.get("itemprop") is not None and _owner(scope) is not None:
+        if "itemprop" in attrs and items.owner.get(scope.mem_id) is not None:
             continue  # a product nested as a property of another item (e.g. isRelatedTo)
-        props = _item_props(scope)
+        props = items.props(scope.mem_id)
         offer = _first(props.get("offers")) or {}
         offer = offer if isinstance(offer, dict) else {}
         rating = _first(props.get("aggregateRating")) or {}
@@ -160,34 +162,48 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     return products
 
 
-def _owner(node: LexborNode) -> LexborNode | None:
-    parent = node.parent
-    while parent is not None and parent.tag != "-undef":
-        if parent.attributes.get("itemscope") is not None or "itemscope" in parent.attributes:
-            return parent
-        parent = parent.parent
-    return None
+class _Microdata:
+    """The page's items: one query for every itemscope and itemprop element (attributes read
+    once), and each property's item found by walking up to the nearest itemscope."""
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        nodes = tree.css("[itemscope], [itemprop]") if tree.root is not None else []
+        self.attrs = {n.mem_id: n.attributes for n in nodes}
+        self.scopes = {n.mem_id: n for n in nodes if "itemscope" in self.attrs[n.mem_id]}
+        self.owner: dict[int, int | None] = {}
+        self.owned: dict[int, list[LexborNode]] = {}
+        for node in nodes:
+            if "itemprop" not in self.attrs[node.mem_id]:
+                continue
+            owner = self._owner(node)
+            self.owner[node.mem_id] = owner
+            if owner is not None:
+                self.owned.setdefault(owner, []).append(node)
+
+    def _owner(self, node: LexborNode) -> int | None:
+        parent = node.parent
+        while parent is not None:
+            if parent.mem_id in self.scopes:
+                return int(parent.mem_id)
+            parent = parent.parent
+        return None
+
+    def props(self, scope: int, depth: int = 0) -> dict[str, list[Any]]:
+        props: dict[str, list[Any]] = {}
+        for node in self.owned.get(scope, ()):
+            attrs = self.attrs[node.mem_id]
+            value: Any
+            if "itemscope" in attrs:
+                value = {k: _first(v) for k, v in self.props(node.mem_id, depth + 1).items()} \
+                    if depth < 8 else None
+            else:
+                value = _prop_value(node, attrs)
+            for name in (attrs.get("itemprop") or "").split():
+                props.setdefault(name, []).append(value)
+        return props
 
 
-def _item_props(scope: LexborNode) -> dict[str, list[Any]]:
-    props: dict[str, list[Any]] = {}
-    for node in scope.css("[itemprop]"):
-        owner = _owner(node)
-        if owner is None or owner.mem_id != scope.mem_id:
-            continue
-        value: Any
-        if "itemscope" in node.attributes:
-            value = _item_props(node)
-            value = {k: _first(v) for k, v in value.items()}
-        else:
-            value = _prop_value(node)
-        for name in (node.attributes.get("itemprop") or "").split():
-            props.setdefault(name, []).append(value)
-    return props
-
-
-def _prop_value(node: LexborNode) -> str | None:
-    attrs = node.attributes
+def _prop_value(node: LexborNode, attrs: dict[str, str | None]) -> str | None:
     if "content" in attrs:
         return attrs["content"]
     for tag, attr in (("meta", "content"), ("a", "href"), ("link", "href"), ("img", "src"),

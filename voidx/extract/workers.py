@@ -12,9 +12,13 @@ calling process: starting the pool costs more than it saves below about a thousa
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
@@ -61,10 +65,31 @@ def as_row(result: Extraction) -> Row:
             json.dumps(result.provenance), result.reason)
 
 
-def _start(sources: dict[str, SourceConfig]) -> None:
+def _start(sources: dict[str, SourceConfig], parent: int) -> None:
     global _sources
     _sources = sources
     logger.remove()  # the caller logs each quarantined page with its reason, once
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the caller ends, even by SIGKILL: a forked worker holds its own
+    copy of the task pipe and would otherwise wait on it for ever."""
+    try:  # Linux: the kernel sends SIGKILL to this process when its parent dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="voidx-parent-watch", daemon=True).start()
 
 
 def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
@@ -117,5 +142,6 @@ class ExtractorPool:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                             initializer=_start, initargs=(self.sources,))
+                                             initializer=_start,
+                                             initargs=(self.sources, os.getpid()))
         return self._pool

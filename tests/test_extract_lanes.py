@@ -1,0 +1,158 @@
+"""The extractor's cheap paths: the markup scan, pages read without their DOM, the worker pool.
+
+Each cheap path must give what the full reading gives, and step aside when the page may say
+something else than its data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from voidx.config import SourceConfig
+from voidx.demo import Catalog, ShopSite
+from voidx.extract import extractor
+from voidx.extract.extractor import extract_page
+from voidx.extract.scan import scan
+from voidx.extract.workers import POOL_MIN_PAGES, ExtractorPool
+from voidx.pipeline import DEMO_SELECTORS
+
+URL = "https://shop.example/p/kettle"
+
+
+# -- the scan --------------------------------------------------------------------------------
+def test_scan_reads_markup_like_the_tokenizer() -> None:
+    page = scan("""<!doctype html><HTML><Head>
+<!-- <script type="application/ld+json">{"commented": true}</script>
+     <meta property="og:title" content="Commented out"> -->
+<META Content='Tea &amp; "Kettle" > 1.7L' PROPERTY="OG:Title">
+<meta property="og:title" content="second og:title loses">
+<meta name="product:price:amount" content=49.90>
+<meta property="og:description" content="not read">
+<link href="/p/kettle?ref=nav" rel="alternate">
+<link rel='Canonical Alternate' href='https://shop.example/p/kettle'>
+<SCRIPT TYPE=" application/LD+JSON ">{"@type": "Product"}</SCRIPT >
+<script type="application/json">{"not": "json-ld"}</script>
+<script type=application/ld+json>[1, 2]</script>
+</head><body><div itemscope itemtype="https://schema.org/Thing"></div></body></html>""")
+    assert page.jsonld == ['{"@type": "Product"}', "[1, 2]"]
+    assert page.meta == {"og:title": 'Tea & "Kettle" > 1.7L', "product:price:amount": "49.90"}
+    assert page.canonical == "https://shop.example/p/kettle"
+    assert page.microdata is True
+    assert page.lower[page.body:].startswith("<body>")
+
+
+def test_scan_keeps_offsets_when_lower_casing_would_not() -> None:
+    # "İ" lower-cases to two characters; the scan still finds the right slices.
+    page = scan('<title>İİİ</title><script type="application/ld+json">{"a": "İ"}</script>'
+                '<link rel="canonical" href="/İ">')
+    assert page.jsonld == ['{"a": "İ"}']
+    assert page.canonical == "/İ"
+
+
+def test_shown_at_skips_scripts_styles_and_comments() -> None:
+    page = scan('<head><meta content="19.99"></head><body><script>var p = "19.99";</script>'
+                '<!-- 19.99 --><style>.x{content:"19.99"}</style><p>Now 19.99</p></body>')
+    assert page.lower[page.shown_at("19.99"):].startswith("19.99</p>")
+    assert scan("<body><script>19.99</script></body>").shown_at("19.99") == -1
+
+
+# -- pages read without their DOM -----------------------------------------------------------
+def page(availability: str, shown: str, extra: str = "") -> str:
+    data = {"@context": "https://schema.org", "@type": "Product", "name": "Aero Kettle",
+            "sku": "AK-17", "offers": {"@type": "Offer", "price": "49.90",
+                                       "priceCurrency": "EUR",
+                                       "availability": f"https://schema.org/{availability}"}}
+    return (f'<html><head><script type="application/ld+json">{json.dumps(data)}</script>'
+            f'</head><body><h1>Aero Kettle</h1><div class="buy"><span class="price">€49.90'
+            f'</span><p class="stock">{shown}</p><button class="add-to-cart">Add to cart'
+            f'</button></div>{extra}</body></html>')
+
+
+@pytest.fixture
+def no_dom(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each DOM built by the extractor."""
+    built: list[str] = []
+    real = extractor.LexborHTMLParser
+
+    def counting(html: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(str(html)[:40])
+        return real(html, *args, **kwargs)
+
+    monkeypatch.setattr(extractor, "LexborHTMLParser", counting)
+    return built
+
+
+def test_complete_jsonld_that_the_page_shows_is_read_without_a_dom(no_dom: list[str]) -> None:
+    result = extract_page(page("InStock", "In stock"), URL)
+    assert result.status == "ok" and result.record is not None
+    assert (result.record.price, result.record.availability) == (49.9, "in_stock")
+    assert no_dom == []
+
+
+def test_a_stock_message_agreeing_with_the_data_keeps_the_cheap_path(no_dom: list[str]) -> None:
+    for availability, shown, expected in (("PreOrder", "Pre-order", "preorder"),
+                                          ("OutOfStock", "Sold out", "out_of_stock")):
+        result = extract_page(page(availability, shown), URL)
+        assert result.record is not None and result.record.availability == expected
+    assert no_dom == []
+
+
+def test_a_stock_message_contradicting_the_data_sends_the_page_to_the_full_reading(
+        no_dom: list[str]) -> None:
+    result = extract_page(page("InStock", "Sold out - notify me"), URL)
+    assert result.record is not None
+    assert result.record.availability == "out_of_stock"  # what the page shows wins
+    assert result.provenance["availability"]["source"] == "dom"
+    assert len(no_dom) == 1
+
+
+def test_other_products_badges_do_not_concern_the_product(no_dom: list[str]) -> None:
+    related = ('<section class="related-products"><div class="card"><span>€12.00</span>'
+               '<span class="badge">Sold out</span></div></section>')
+    result = extract_page(page("InStock", "In stock", related), URL)
+    assert result.record is not None and result.record.availability == "in_stock"
+    assert no_dom == []
+
+
+def test_a_sale_near_the_price_sends_the_page_to_the_full_reading(no_dom: list[str]) -> None:
+    html = page("InStock", "In stock").replace(
+        '<span class="price">', '<del>€59.90</del> <span class="price">')
+    result = extract_page(html, URL)
+    assert result.record is not None and result.record.price == 49.9
+    assert len(no_dom) == 1
+
+
+def test_rules_for_missing_fields_need_the_dom(no_dom: list[str]) -> None:
+    source = SourceConfig(name="s", start_urls=[URL], selectors={"brand": ".buy .missing",
+                                                                 "gtin": "h1@data-gtin"})
+    result = extract_page(page("InStock", "In stock"), URL, source)
+    assert result.record is not None and result.record.sku == "AK-17"
+    assert len(no_dom) == 1
+
+
+# -- the worker pool -------------------------------------------------------------------------
+def test_pool_reads_what_one_process_reads() -> None:
+    catalog = Catalog(n_products=POOL_MIN_PAGES + 40, seed=3)
+    site = ShopSite(catalog, day=2)
+    pages: list[tuple[bytes | None, str, str | None]] = []
+    for product in catalog.products:
+        if not product.js_only:
+            path = catalog.product_path(product)
+            pages.append((site.handle("GET", path, {"host": "shop.test"})[2],
+                          f"http://shop.test{path}", "shop"))
+    pages.append((None, "http://shop.test/lost", "shop"))  # a body the store lost
+    sources = {"shop": SourceConfig(name="shop", start_urls=["http://shop.test/"],
+                                    selectors=DEMO_SELECTORS)}
+    with ExtractorPool(sources, 2, backlog=len(pages)) as pool:
+        assert pool.workers == 2
+        pooled = [row for chunk in pool.read(pages) for row in chunk]
+        assert pool._pool is not None  # the pages really went to worker processes
+    with ExtractorPool(sources, 2, backlog=POOL_MIN_PAGES - 1) as small:
+        assert small.workers == 1  # a small backlog is read in this process
+        local = [row for chunk in small.read(pages) for row in chunk]
+    assert pooled == local
+    assert len(pooled) == len(pages)
+    assert pooled[-1][0] == "quarantined" and pooled[-1][4] == "page body missing from the store"
+    assert sum(row[0] == "ok" for row in pooled) >= len(pages) * 0.9
