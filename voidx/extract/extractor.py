@@ -46,18 +46,19 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
                  status_code: int | None = None) -> Extraction:
     text = decode_html(html) if isinstance(html, bytes) else html
     page = scan(text)
-    sources = _scanned_sources(page, url)
-    tree: LexborHTMLParser | None = None
-    if page.microdata or _rules_needed(source, sources):
-        # Building the DOM costs more than everything else a page with complete JSON-LD
-        # needs: it is built for microdata and rules, or below to read the page itself.
-        tree = LexborHTMLParser(text)
-        sources = _dom_sources(tree, url, source, sources, page.microdata)
+    # Building the DOM costs more than everything else a page with complete JSON-LD needs:
+    # it is built for microdata and rules, or below to read the page itself.
+    tree = LexborHTMLParser(text) if page.microdata else None
+    sources = _structured_sources(page, url, tree)
+    if _rules_needed(source, sources):
+        tree = tree if tree is not None else LexborHTMLParser(text)
+        _add_rules(sources, tree, source)
     if not (source and source.prefer == "selectors") and _plainly_shown(page, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, page.canonical)
     tree = tree if tree is not None else LexborHTMLParser(text)
+    sources = _with_opengraph(sources, page, always=True)
     found = embedded.products(tree)
     if found:
         _add_embedded(sources, found, tree, url)
@@ -114,38 +115,54 @@ def decode_html(body: bytes) -> str:
     return body.decode("cp1252", "replace")
 
 
-def _dom_sources(tree: LexborHTMLParser, url: str, source: SourceConfig | None,
-                 scanned: dict[str, dict[str, Any]], microdata: bool
-                 ) -> dict[str, dict[str, Any]]:
-    """The scanned sources plus microdata and the source's selector rules, which need the
-    DOM; in the order jsonld, microdata, opengraph, selectors."""
-    sources = dict(scanned)
-    found = _main_product(microdata_products(tree), url) if microdata else None
-    if found:
-        sources = {k: v for k, v in (("jsonld", scanned.get("jsonld")), ("microdata", found),
-                                     ("opengraph", scanned.get("opengraph"))) if v}
-    if source is not None and source.selectors:
-        rules = source.selectors
-        if source.prefer != "selectors":
-            # Rules only fill gaps: fields the page's structured data gives need no rule run.
-            filled = _filled(sources)
-            rules = {k: v for k, v in rules.items() if k not in filled}
-        selected = apply_rules(tree, rules)
-        if selected:
-            sources["selectors"] = selected
-    return sources
+# What OpenGraph can say about a product (its URL only helps pick the main product).
+_OG_FIELDS = ("name", "price", "currency", "availability", "brand", "sku", "image")
+_ORDER = ("jsonld", "microdata", "opengraph", "selectors")
 
 
-def _scanned_sources(page: PageScan, url: str) -> dict[str, dict[str, Any]]:
-    """JSON-LD and OpenGraph: what the page's markup says without its DOM."""
+def _structured_sources(page: PageScan, url: str, tree: LexborHTMLParser | None
+                        ) -> dict[str, dict[str, Any]]:
+    """JSON-LD (from the scan), microdata (from ``tree``, when the page has some) and, when
+    neither gives every field it could fill, OpenGraph; in the order jsonld, microdata,
+    opengraph. OpenGraph comes last in every precedence, so where schema.org data is complete
+    it changes nothing unless the page is read (then it is added: its price may be the one
+    the page shows)."""
     sources: dict[str, dict[str, Any]] = {}
     jsonld = _main_product(jsonld_products(page.jsonld), url) if page.jsonld else None
     if jsonld:
         sources["jsonld"] = jsonld
+    microdata = _main_product(microdata_products(tree), url) if tree is not None else None
+    if microdata:
+        sources["microdata"] = microdata
+    return _with_opengraph(sources, page)
+
+
+def _with_opengraph(sources: dict[str, dict[str, Any]], page: PageScan, *,
+                    always: bool = False) -> dict[str, dict[str, Any]]:
+    if "opengraph" in sources or (not always and any(
+            all(values.get(k) not in (None, "", []) for k in _OG_FIELDS)
+            for name, values in sources.items() if name in ("jsonld", "microdata"))):
+        return sources
     og = opengraph(page.meta) if page.meta else {}
-    if og:
-        sources["opengraph"] = og
-    return sources
+    if not og:
+        return sources
+    sources = {**sources, "opengraph": og}
+    return {name: sources[name] for name in _ORDER if name in sources}
+
+
+def _add_rules(sources: dict[str, dict[str, Any]], tree: LexborHTMLParser,
+               source: SourceConfig | None) -> None:
+    """The source's selector rules: all of them with ``prefer = "selectors"``, else only
+    those for fields the page's structured data lacks."""
+    if source is None or not source.selectors:
+        return
+    rules = source.selectors
+    if source.prefer != "selectors":
+        filled = _filled(sources)
+        rules = {k: v for k, v in rules.items() if k not in filled}
+    selected = apply_rules(tree, rules)
+    if selected:
+        sources["selectors"] = selected
 
 
 def _filled(sources: dict[str, dict[str, Any]]) -> set[str]:

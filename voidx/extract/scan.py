@@ -15,6 +15,7 @@ values are decoded.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass, field
@@ -43,28 +44,42 @@ _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 @dataclass
 class PageScan:
+    text: str  # the page
+    lower: str  # the page lower-cased, at the same offsets
     jsonld: list[str] = field(default_factory=list)  # the text of each JSON-LD script
-    meta: dict[str, str] = field(default_factory=dict)  # OG_KEYS and product:* (first wins)
     canonical: str | None = None  # href of the first <link rel=canonical>
     microdata: bool = False  # an itemscope somewhere: the DOM is needed to read it
-    lower: str = ""  # the page lower-cased, at the same offsets
     body: int = 0  # where <body starts (0 if it does not)
+    comments: list[tuple[int, int]] = field(default_factory=list)
+    _meta: dict[str, str] | None = None
+    _hidden: list[tuple[int, int]] | None = None
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """OG_KEYS and product:* meta tags (first wins), read on first use: pages whose
+        schema.org data is complete do not need them."""
+        if self._meta is None:
+            self._meta = {}
+            for meta in _META.finditer(self.lower):
+                key = meta.group(1)
+                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
+                        and not _commented(meta.start(), self.comments):
+                    self._meta[key] = _value(self.text, meta, 2)
+        return self._meta
 
     def shown_at(self, needle: str, start: int = 0) -> int:
         """The first offset of ``needle`` in the body, outside scripts, styles, templates,
         SVG and comments (what a shopper cannot see); -1 if there is none."""
         at = self.lower.find(needle, max(start, self.body))
-        while at >= 0 and self._hidden(at):
+        while at >= 0 and self.hidden(at):
             at = self.lower.find(needle, at + 1)
         return at
 
-    def _hidden(self, at: int) -> bool:
-        lower = self.lower
-        for opener, closer in _HIDDEN:
-            begun = lower.rfind(opener, self.body, at)
-            if begun >= 0 and lower.find(closer, begun, at) < 0:
-                return True
-        return False
+    def hidden(self, at: int) -> bool:
+        if self._hidden is None:
+            self._hidden = _hidden_spans(self.lower, self.body)
+        i = bisect.bisect_right(self._hidden, (at, len(self.lower) + 1)) - 1
+        return i >= 0 and self._hidden[i][0] <= at < self._hidden[i][1]
 
 
 def scan(text: str) -> PageScan:
@@ -73,22 +88,38 @@ def scan(text: str) -> PageScan:
     if len(lower) != len(text):  # a few non-ASCII capitals lower-case to two characters
         lower = text.translate(_ASCII_LOWER)
     body = lower.find("<body")
-    found = PageScan(microdata="itemscope" in lower, lower=lower, body=max(0, body))
     comments = _comments(lower) if "<!--" in lower else []
+    found = PageScan(text, lower, microdata="itemscope" in lower, body=max(0, body),
+                     comments=comments)
     for script in _JSONLD.finditer(lower):
         if not _commented(script.start(), comments):
             close = _SCRIPT_END.search(lower, script.end())
             found.jsonld.append(text[script.end():close.start() if close else len(text)])
-    for meta in _META.finditer(lower):
-        key = meta.group(1)
-        if key not in found.meta and (key in OG_KEYS or key.startswith("product:")) \
-                and not _commented(meta.start(), comments):
-            found.meta[key] = _value(text, meta, 2)
     for link in _CANONICAL.finditer(lower):
         if not _commented(link.start(), comments):
             found.canonical = _value(text, link, 1)
             break
     return found
+
+
+def _hidden_spans(lower: str, start: int) -> list[tuple[int, int]]:
+    """The body's parts a shopper cannot see, in page order (outer spans only)."""
+    spans = []
+    for opener, closer in _HIDDEN:
+        at = lower.find(opener, start)
+        while at >= 0:
+            end = lower.find(closer, at + len(opener))
+            end = len(lower) if end < 0 else end + len(closer)
+            spans.append((at, end))
+            at = lower.find(opener, end)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for begin, end in spans:
+        if merged and begin < merged[-1][1]:  # inside (or overlapping) the previous one
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 def _value(text: str, match: re.Match[str], first: int) -> str:
