@@ -10,6 +10,7 @@ from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.css import select, select_first
 from voidx.extract.pagetext import shown_html
 
 # Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
@@ -62,14 +63,14 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
     if has_product_data:
         return None
     visible = _visible_text(html)
-    title = " ".join(n.text(deep=True) for n in tree.css("title, h1")[:3])
+    title = " ".join(n.text(deep=True) for n in select(tree, "title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
     if WEAK_CAPTCHA.search(head) and len(visible) < 3000:
         return ("captcha", "a bot check / captcha page")
-    if tree.css_first("input[type=password]") is not None and LOGIN.search(visible[:5000]):
+    if select_first(tree, "input[type=password]") is not None and LOGIN.search(visible[:5000]):
         return ("login", "a login wall")
-    noscript = " ".join(n.text(deep=True) for n in tree.css("noscript"))
+    noscript = " ".join(n.text(deep=True) for n in select(tree, "noscript"))
     if JS_SHELL.search(noscript + " " + visible[:3000]) and len(visible) < 1500:
         return ("js_shell", "a JavaScript app shell with no content (render it with a browser)")
     return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from voidx.extract.css import select, select_first
 from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
 
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
@@ -165,7 +166,7 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
         return reading
     title = _title(tree)
     reading.name = title
-    h1 = tree.css_first("h1")
+    h1 = select_first(tree, "h1")
     buttons = _buy_buttons(tree)
     button = buttons[0] if buttons else None
     main = _main_container(h1, button)
@@ -195,8 +196,8 @@ BUTTON_TEXT = re.compile(
 def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
     """Buy buttons: known ids and classes, or a button whose text says add to cart / sold out.
     Wrappers that hold another match are dropped, so each button counts once."""
-    found = list(tree.css(BUY_BUTTON))
-    for node in tree.css("button, input[type=submit], input[type=button], [role=button]"):
+    found = select(tree, BUY_BUTTON)
+    for node in select(tree, "button, input[type=submit], input[type=button], [role=button]"):
         text = (node.text(deep=True) or "") + " " + str(node.attributes.get("value") or "")
         if len(text) < 60 and BUTTON_TEXT.search(text):
             found.append(node)
@@ -210,7 +211,7 @@ def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
 
 def _title(tree: LexborHTMLParser) -> str | None:
     for selector in ("h1", 'meta[property="og:title"]', "title"):
-        node = tree.css_first(selector)
+        node = select_first(tree, selector)
         if node is None:
             continue
         text = node.attributes.get("content") if node.tag == "meta" else node.text(deep=True)
@@ -350,13 +351,13 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
     seen: set[int] = set()
     found: list[DomCandidate] = []
     elements: list[tuple[LexborNode, Any, str]] = []
-    for node in body.css("[itemprop=price][content], [data-price-amount]"):
+    for node in select(body, "[itemprop=price][content], [data-price-amount]"):
         attrs = node.attributes
         raw = attrs.get("data-price-amount") or attrs.get("content")
         elements.append((node, raw, f"{node.tag} price attribute {raw}"))
         seen.add(node.mem_id)
     # Bare numbers in money or price elements (the currency sign drawn by CSS).
-    for node in body.css("[class*=money], [class*=Money], [class*=price], [class*=Price]"):
+    for node in select(body, "[class*=money], [class*=Money], [class*=price], [class*=Price]"):
         if not _BARE.fullmatch(node.text(deep=True) or ""):
             continue  # most price elements carry their currency: the text scan finds them
         parent = node.parent
@@ -501,7 +502,7 @@ def _context(node: LexborNode) -> str:
 def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     marks = _Marks()
-    for node in body.css(", ".join(SKU_NODES))[:12]:
+    for node in select(body, ", ".join(SKU_NODES))[:12]:
         value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
                  or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
         value = re.sub(r"\s+", " ", value or "").strip()
@@ -539,7 +540,7 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
     found: list[DomCandidate] = []
     scope = main if main is not None else body
     for selector in STOCK_NODES:
-        for node in scope.css(selector)[:4]:
+        for node in select(scope, selector)[:4]:
             if _in_card(_ancestors(node), wrappers):
                 continue
             text = re.sub(r"\s+", " ", node.text(deep=True, separator=" ")).strip()

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.css import select
+
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
 PRICE_KEYS = ("display_price", "saleprice", "sale_price", "finalprice", "final_price",
               "specialprice",
@@ -52,7 +54,7 @@ class Found:
 
 def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
     """(origin, parsed JSON) for every state blob of the page."""
-    for script in tree.css("script"):
+    for script in select(tree, "script"):
         kind = (script.attributes.get("type") or "").lower()
         text = script.text(deep=True) or ""
         ident = script.attributes.get("id") or ""
@@ -79,7 +81,7 @@ def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
             if data is not None:
                 yield ("datalayer", data)
     for attr in JSON_ATTRIBUTES:
-        for node in tree.css(f"[{attr}]"):
+        for node in select(tree, f"[{attr}]"):
             data = loads(node.attributes.get(attr) or "")
             if data is not None:
                 yield (attr.removeprefix("data-"), data)
@@ -185,7 +187,7 @@ def _looks_like_product(data: dict[str, Any]) -> bool:
 def selected_options(tree: LexborHTMLParser) -> set[str]:
     """Option values the page has preselected (selected <option>s, checked radios)."""
     values = set()
-    for node in tree.css("select option[selected], input[type=radio][checked]"):
+    for node in select(tree, "select option[selected], input[type=radio][checked]"):
         value = (node.attributes.get("value") or "").strip().lower()
         if value:
             values.add(value)

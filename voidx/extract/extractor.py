@@ -20,7 +20,8 @@ from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
-from voidx.extract.dom import CONFIDENT, DomReading, read_dom
+from voidx.extract.css import select_first
+from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
 from voidx.extract.record import ProductRecord
@@ -185,7 +186,7 @@ def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found
     hints = list(sources.values())
     name_hint = next((h.get("name") for h in hints if h.get("name")), None)
     if name_hint is None:
-        h1 = tree.css_first("h1")
+        h1 = select_first(tree, "h1")
         name_hint = h1.text(deep=True).strip() if h1 is not None else None
     sku_hint = next((str(h["sku"]) for h in hints if h.get("sku")), None)
     main = embedded.main_product(found, url, name_hint, sku_hint,
@@ -220,6 +221,7 @@ def _markers(availability: str) -> re2._Regexp[str]:
 
 _CONTRADICTIONS = {kind: _markers(kind) for kind in ("in_stock", "out_of_stock", "preorder",
                                                       "unknown")}
+_TAG = re.compile(r"<[^>]*>")
 # Where other products begin after the buy box (their badges do not concern this product).
 _OTHER_PRODUCTS = re2.compile(
     r"""(?i)<[a-z][^>]*\b(?:class|id)\s*=\s*["']?[^"'>]*(?:related|recommend|recently[-_ ]?viewed|"""
@@ -235,7 +237,7 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
         return False
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
-        return False
+        return _shows_no_price(page, sources, main)
     at = _shown_price_at(page, amount)
     if at < 0:
         return False
@@ -248,6 +250,27 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     other = _OTHER_PRODUCTS.search(lower[at:at + 3000])
     return other is not None and contradiction.search(
         lower[max(page.body, at - 1500):at + other.start()]) is None
+
+
+def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],
+                    main: dict[str, Any]) -> bool:
+    """A product no source prices ("call for price") whose page shows its SKU (else its
+    name) and, around it up to where other products begin, no amount of money, no sale and
+    no stock message other than the data's own: the page agrees that it has no price."""
+    if any(parse_price(values.get("price"), None)[0] is not None for values in sources.values()):
+        return False
+    at = -1
+    for anchor in (main.get("sku"), main.get("name")):
+        text = (clean_text(anchor) or "").lower()
+        if len(text) >= 3 and (at := page.shown_at(text)) >= 0:
+            break
+    if at < 0:
+        return False
+    other = _OTHER_PRODUCTS.search(page.lower[at:at + 3000])
+    start, end = max(page.body, at - 1500), at + (other.start() if other else 3000)
+    if _CONTRADICTIONS[_declared_availability(sources)].search(page.lower[start:end]):
+        return False
+    return find_money(_TAG.sub(" ", page.text[start:end])) is None
 
 
 def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.css import select_first
+
 _PROBE = LexborHTMLParser("<p></p>")
 
 
@@ -46,7 +48,7 @@ def _spec(rule: str | dict[str, Any]) -> dict[str, Any]:
 
 def _apply(tree: LexborHTMLParser, rule: str | dict[str, str]) -> str | None:
     spec = _spec(rule)
-    node = tree.css_first(spec["css"])
+    node = select_first(tree, spec["css"])
     if node is None:
         return None
     wanted = spec.get("attr")

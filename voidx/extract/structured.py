@@ -13,6 +13,8 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from voidx.extract.css import select
+
 PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel", "vehicle",
                  "car", "book"}
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
@@ -167,7 +169,7 @@ class _Microdata:
     once), and each property's item found by walking up to the nearest itemscope."""
 
     def __init__(self, tree: LexborHTMLParser) -> None:
-        nodes = tree.css("[itemscope], [itemprop]") if tree.root is not None else []
+        nodes = select(tree, "[itemscope], [itemprop]")
         self.attrs = {n.mem_id: n.attributes for n in nodes}
         self.scopes = {n.mem_id: n for n in nodes if "itemscope" in self.attrs[n.mem_id]}
         self.owner: dict[int, int | None] = {}
