@@ -169,48 +169,56 @@ class _Microdata:
     once), and each property's item found by walking up to the nearest itemscope."""
 
     def __init__(self, tree: LexborHTMLParser) -> None:
-        nodes = select(tree, "[itemscope], [itemprop]")
-        self.attrs = {n.mem_id: n.attributes for n in nodes}
-        self.scopes = {n.mem_id: n for n in nodes if "itemscope" in self.attrs[n.mem_id]}
+        nodes = [(n, n.mem_id, n.attributes) for n in select(tree, "[itemscope], [itemprop]")]
+        self.attrs = {mem_id: attrs for _, mem_id, attrs in nodes}
+        self.scopes = {mem_id: n for n, mem_id, attrs in nodes if "itemscope" in attrs}
         self.owner: dict[int, int | None] = {}
-        self.owned: dict[int, list[LexborNode]] = {}
-        for node in nodes:
-            if "itemprop" not in self.attrs[node.mem_id]:
+        self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
+        for node, mem_id, attrs in nodes:
+            if "itemprop" not in attrs:
                 continue
             owner = self._owner(node)
-            self.owner[node.mem_id] = owner
+            self.owner[mem_id] = owner
             if owner is not None:
-                self.owned.setdefault(owner, []).append(node)
+                self.owned.setdefault(owner, []).append((node, mem_id, attrs))
 
     def _owner(self, node: LexborNode) -> int | None:
         parent = node.parent
         while parent is not None:
-            if parent.mem_id in self.scopes:
-                return int(parent.mem_id)
+            mem_id = parent.mem_id
+            if mem_id in self.scopes:
+                return int(mem_id)
             parent = parent.parent
         return None
 
     def props(self, scope: int, depth: int = 0) -> dict[str, list[Any]]:
         props: dict[str, list[Any]] = {}
-        for node in self.owned.get(scope, ()):
-            attrs = self.attrs[node.mem_id]
+        for node, mem_id, attrs in self.owned.get(scope, ()):
+            names = [n for n in (attrs.get("itemprop") or "").split() if n in _READ]
+            if not names:
+                continue  # a description, reviews...: nothing the record takes
             value: Any
             if "itemscope" in attrs:
-                value = {k: _first(v) for k, v in self.props(node.mem_id, depth + 1).items()} \
+                value = {k: _first(v) for k, v in self.props(mem_id, depth + 1).items()} \
                     if depth < 8 else None
+            elif "content" in attrs:
+                value = attrs["content"]
             else:
-                value = _prop_value(node, attrs)
-            for name in (attrs.get("itemprop") or "").split():
+                attr = _VALUE_ATTR.get(node.tag or "")
+                value = attrs[attr] if attr and attrs.get(attr) is not None else node.text(
+                    deep=True, separator=" ")
+            for name in names:
                 props.setdefault(name, []).append(value)
         return props
 
 
-def _prop_value(node: LexborNode, attrs: dict[str, str | None]) -> str | None:
-    if "content" in attrs:
-        return attrs["content"]
-    for tag, attr in (("meta", "content"), ("a", "href"), ("link", "href"), ("img", "src"),
-                      ("source", "src"), ("time", "datetime"), ("data", "value"),
-                      ("meter", "value")):
-        if node.tag == tag and attrs.get(attr) is not None:
-            return attrs[attr]
-    return node.text(deep=True, separator=" ")
+# The properties ``microdata_products`` reads, on the product and the items inside it.
+_READ = frozenset({"name", "url", "price", "lowPrice", "priceCurrency", "availability", "sku",
+                   "gtin13", "gtin", "gtin14", "gtin12", "gtin8", "brand", "category",
+                   "aggregateRating", "ratingValue", "reviewCount", "ratingCount", "image",
+                   "offers"})
+
+
+# Where an element without ``content`` keeps its property's value (else: its text).
+_VALUE_ATTR = {"meta": "content", "a": "href", "link": "href", "img": "src", "source": "src",
+               "time": "datetime", "data": "value", "meter": "value"}
