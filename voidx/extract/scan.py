@@ -37,8 +37,9 @@ _CANONICAL = re.compile(
 OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amount",
                      "og:price:currency", "og:availability"})
 _SCRIPT_END = re.compile(r"</script[\s>/]")
-_HIDDEN = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
-           ("<template", "</template"), ("<svg", "</svg"), ("<noscript", "</noscript"))
+_HIDDEN_OPEN = re.compile(r"<(?:(script|style|template|svg|noscript)[\s/>]|!--)")
+_CLOSERS = {"script": "</script", "style": "</style", "template": "</template", "svg": "</svg",
+            "noscript": "</noscript", "!--": "-->"}
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
@@ -103,23 +104,16 @@ def scan(text: str) -> PageScan:
 
 
 def _hidden_spans(lower: str, start: int) -> list[tuple[int, int]]:
-    """The body's parts a shopper cannot see, in page order (outer spans only)."""
-    spans = []
-    for opener, closer in _HIDDEN:
-        at = lower.find(opener, start)
-        while at >= 0:
-            end = lower.find(closer, at + len(opener))
-            end = len(lower) if end < 0 else end + len(closer)
-            spans.append((at, end))
-            at = lower.find(opener, end)
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for begin, end in spans:
-        if merged and begin < merged[-1][1]:  # inside (or overlapping) the previous one
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((begin, end))
-    return merged
+    """The body's parts a shopper cannot see, in page order (one pass over the body)."""
+    spans: list[tuple[int, int]] = []
+    at = start
+    while (opening := _HIDDEN_OPEN.search(lower, at)) is not None:
+        closer = _CLOSERS[opening.group(1) or "!--"]
+        end = lower.find(closer, opening.end())
+        end = len(lower) if end < 0 else end + len(closer)
+        spans.append((opening.start(), end))
+        at = end
+    return spans
 
 
 def _value(text: str, match: re.Match[str], first: int) -> str:
