@@ -52,18 +52,16 @@ class Decision:
 
     def provenance(self) -> dict[str, Any]:
         """field -> {source, value, rejected: [{source, value, why}]}, for the record."""
-        out: dict[str, Any] = {}
-        by_field: dict[str, list[Candidate]] = {}
-        for c in self.candidates:
-            by_field.setdefault(c.field, []).append(c)
-        for name, winner in self.chosen.items():
-            losers = [{"source": c.source, "value": c.value, "why": c.why}
-                      for c in by_field.get(name, ())
-                      if c is not winner and c.value != winner.value
-                      and c.value not in (None, "")]
-            out[name] = {"source": winner.source, "value": winner.value, "why": winner.why}
-            if losers:
-                out[name]["rejected"] = losers[:6]
+        out: dict[str, Any] = {name: {"source": w.source, "value": w.value, "why": w.why}
+                               for name, w in self.chosen.items()}
+        for c in self.candidates:  # one pass: the losers that disagree with their winner
+            winner = self.chosen.get(c.field)
+            if winner is None or c is winner or c.value == winner.value \
+                    or c.value in (None, ""):
+                continue
+            rejected = out[c.field].setdefault("rejected", [])
+            if len(rejected) < 6:
+                rejected.append({"source": c.source, "value": c.value, "why": c.why})
         return out
 
 
@@ -225,16 +223,14 @@ def _choose_currency(decision: Decision, sources: dict[str, dict[str, Any]], ord
             options.insert(0 if not options else 1, ("dom", shown))
     options.extend(("dom", c.currency) for c in sorted(dom.prices, key=lambda c: -c.score)
                    if c.currency)
-    for source, currency in options:
-        decision.candidates.append(Candidate("currency", currency, source))
-    if options and chosen is not None:
-        source, currency = options[0]
-        winner = next(c for c in decision.candidates if c.field == "currency"
-                      and c.source == source and c.value == currency)
-        winner.why = "currency of the chosen price" if source == chosen.source else \
+    made = [Candidate("currency", currency, source) for source, currency in options]
+    decision.candidates.extend(made)
+    if made and chosen is not None:
+        winner = made[0]
+        winner.why = "currency of the chosen price" if winner.source == chosen.source else \
             "the page's declared currency"
         decision.chosen["currency"] = winner
-        decision.values["currency"] = currency
+        decision.values["currency"] = winner.value
 
 
 def _choose_availability(decision: Decision, sources: dict[str, dict[str, Any]],
