@@ -4,8 +4,10 @@ Both contenders meet the same pre-rendered shop process in the same run: robots.
 the same concurrency (total and per host), same-host links whose URL matches /category/ or
 /product/ followed to any depth, tracking parameters dropped, and every page read for a
 product from JSON-LD, microdata, OpenGraph, then the plain template's CSS selectors (the
-first non-empty value of each field wins). Prints pages/s and peak RSS of each and their
-ratios; target (issue): voidx >= 3x Scrapy's pages/s with peak RSS no higher than Scrapy's.
+first non-empty value of each field wins). Prints pages/s and peak memory of each (the larger
+of the main process's peak RSS and its process tree's summed PSS, so that voidx extract's
+worker processes count) and their ratios; target (issue): voidx >= 3x Scrapy's pages/s with
+peak memory no higher than Scrapy's.
 
     .venv/bin/python bench/crawl_vs_scrapy.py [--products 6000] [--concurrency 16]
                                               [--latency 0] [--repeat 1]
@@ -86,16 +88,52 @@ class Child:
     stderr: str
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (voidx extract's worker processes)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree_pss_mb(pid: int) -> float:
+    """Memory of a process tree: the sum of its processes' proportional set sizes (a page
+    shared by forked workers counts once in all)."""
+    total = 0
+    for member in _tree(pid):
+        try:
+            rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
+        total += int(match.group(1)) if match else 0
+    return total / 1024
+
+
 def run_child(cmd: list[str], workdir: Path, name: str) -> Child:
-    """Run ``cmd`` to completion; wall time and the child's own peak RSS (wait4's ru_maxrss)."""
+    """Run ``cmd`` to completion; wall time and peak memory: the larger of the main process's
+    own peak RSS (wait4's ru_maxrss) and the peak, sampled every 20 ms, of its process tree's
+    summed PSS (extract's worker processes count)."""
     out, err = workdir / f"{name}.out", workdir / f"{name}.err"
+    peak_tree = 0.0
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_tree = max(peak_tree, _tree_pss_mb(proc.pid))
+            time.sleep(0.02)
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    child = Child(proc.returncode, seconds, usage.ru_maxrss / 1024,  # KiB on Linux
+    child = Child(proc.returncode, seconds, max(usage.ru_maxrss / 1024, peak_tree),  # KiB
                   out.read_text(errors="replace"), err.read_text(errors="replace"))
     if child.returncode not in (0, 3):  # 3: voidx finished with some failed items
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {child.returncode}:\n"
