@@ -402,11 +402,12 @@ class FakeAnthropic:
         seen: set[str] = set()
         for i, item in enumerate(requests):
             custom_id = item.get("custom_id") if isinstance(item, dict) else None
-            if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 64:
+            if not isinstance(custom_id, str) or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}",
+                                                                   custom_id):
                 raise _Invalid(
                     400,
                     "invalid_request_error",
-                    f"requests.{i}.custom_id: must be a string of 1 to 64 characters",
+                    f"requests.{i}.custom_id: must be 1 to 64 letters, digits, _ or -",
                 )
             if custom_id in seen:
                 raise _Invalid(

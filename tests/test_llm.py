@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, voidx_process
 from tests.fake_anthropic import FakeAnthropic, FakeError
 from tests.servers import StaticSite
 from voidx.extract.record import ProductRecord
@@ -279,3 +282,44 @@ def test_without_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         refused = always("extract")
     assert refused.exit_code == 2
     assert "needs an API key in the environment variable ANTHROPIC_API_KEY" in refused.stderr
+
+
+def submitted(fake: FakeAnthropic) -> int:
+    """Message Batches created on the fake."""
+    return sum(r["method"] == "POST" and r["path"] == "/v1/messages/batches"
+               for r in fake.requests)
+
+
+def test_a_run_killed_while_its_batch_runs_collects_it_when_resumed(
+        keyed: None, tmp_path: Path, fake: FakeAnthropic) -> None:
+    pages = {f"/u/{n}": unique_page(n) for n in range(1, 9)}
+    with StaticSite(make_site(pages)) as site:
+        cli = project(tmp_path / "p", site, fake)
+        cli.ok("crawl")
+        db = tmp_path / "p" / ".voidx" / "voidx.db"
+        fake.batch_delay_polls = 10 ** 9  # the batch does not end while the first run waits
+        proc = voidx_process(tmp_path / "p", "--json", "extract", "--llm-batch")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT COUNT(*) FROM llm_batches").fetchone()[0]:
+                    break
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)  # polling
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        assert submitted(fake) == 1 and fake.batch_items == 0 and fake.message_calls == 0
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT status FROM llm_batches").fetchall() == [("submitted",)]
+            assert conn.execute("SELECT COUNT(*) FROM extractions").fetchone()[0] == 0
+
+        fake.batch_delay_polls = 0  # it has ended by now
+        summary = cli.ok("extract", "--llm-batch")
+    # The batch already paid for is collected, not submitted again.
+    assert submitted(fake) == 1 and fake.batch_items == 8 and fake.message_calls == 0
+    assert summary["by_method"] == {"llm": 8} and summary["llm_cache_hits"] == 8
+    assert summary["llm_calls"] == 8  # its answers are counted (and paid) in this run
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM llm_batches").fetchall() == [("collected",)]

@@ -366,55 +366,82 @@ class LlmExtractor:
         return asyncio.run(self._extract_batch(requests))
 
     async def _extract_batch(self, requests: list[LlmRequest]) -> dict[str, LlmAnswer]:
-        answers: dict[str, LlmAnswer] = {}
-        todo: dict[str, LlmRequest] = {}
-        for index, request in enumerate(requests):
-            cached = self._cached(request.content_hash)
-            if cached is not None:
-                self.usage.cache_hits += 1
-                answers[request.content_hash] = to_answer(LlmProduct.model_validate(cached),
-                                                          request.url)
-                continue
-            request.text = page_text(request.html, request.url, self.cfg.page_tokens)
-            if not self._reserve(self._estimate(request.text) / 2):
-                self.usage.skipped_budget += 1
-                answers[request.content_hash] = LlmAnswer(
-                    reason="LLM budget spent (--budget-usd)")
-                continue
-            todo[f"page-{index}"] = request
-        if not todo:
-            return answers
         client = self._client()
+        answers: dict[str, LlmAnswer] = {}
         retry: list[LlmRequest] = []
         try:
-            batch = await client.messages.batches.create(requests=[
-                {"custom_id": cid, "params": self._params(r)} for cid, r in todo.items()])
-            logger.info("submitted LLM batch {} with {} pages", batch.id, len(todo))
-            while batch.processing_status != "ended":
-                await asyncio.sleep(self.cfg.batch_poll_s)
-                batch = await client.messages.batches.retrieve(batch.id)
-            async for entry in await client.messages.batches.results(batch.id):
-                request = todo[entry.custom_id]
-                if entry.result.type != "succeeded":
-                    retry.append(request)
+            # Batches a killed run left behind are collected first: their pages are then
+            # answered from the cache instead of being paid for again.
+            for batch_id, in self.store.execute(
+                    "SELECT batch_id FROM llm_batches WHERE status = 'submitted' AND model = ?"
+                    " ORDER BY submitted_at", (self.cfg.model,)).fetchall():
+                logger.info("collecting LLM batch {} submitted by an earlier run", batch_id)
+                await self._collect(client, batch_id)
+            todo: dict[str, LlmRequest] = {}
+            for request in requests:
+                cached = self._cached(request.content_hash)
+                if cached is not None:
+                    self.usage.cache_hits += 1
+                    answers[request.content_hash] = to_answer(
+                        LlmProduct.model_validate(cached), request.url)
                     continue
-                message = entry.result.message
-                cost = self._account(message.usage, batch=True)
-                tool = next((b for b in message.content if b.type == "tool_use"), None)
-                try:
-                    product = LlmProduct.model_validate(dict(tool.input) if tool else {})
-                except ValidationError:
-                    retry.append(request)  # corrected with a direct call below
+                if request.content_hash in todo:
+                    continue  # one question per content, whatever the number of URLs
+                request.text = page_text(request.html, request.url, self.cfg.page_tokens)
+                if not self._reserve(self._estimate(request.text) / 2):
+                    self.usage.skipped_budget += 1
+                    answers[request.content_hash] = LlmAnswer(
+                        reason="LLM budget spent (--budget-usd)")
                     continue
-                self._remember(request.content_hash, product.model_dump(),
-                               message.usage.input_tokens, message.usage.output_tokens, cost)
-                answers[request.content_hash] = to_answer(product, request.url)
+                todo[request.content_hash] = request
+            if todo:
+                batch = await client.messages.batches.create(requests=[
+                    {"custom_id": content_hash, "params": self._params(r)}
+                    for content_hash, r in todo.items()])
+                self.store.execute(
+                    "INSERT INTO llm_batches (batch_id, model, pages, status, submitted_at,"
+                    " run_id) VALUES (?, ?, ?, 'submitted', ?, ?)",
+                    (batch.id, self.cfg.model, json.dumps({h: r.url for h, r in todo.items()}),
+                     now_ts(), self.run_id))
+                logger.info("submitted LLM batch {} with {} pages", batch.id, len(todo))
+                read = await self._collect(client, batch.id)
+                for content_hash, request in todo.items():
+                    product = read.get(content_hash)
+                    if product is None:
+                        retry.append(request)  # failed or invalid: a direct call below
+                    else:
+                        answers[content_hash] = to_answer(product, request.url)
         finally:
             await client.close()
             self._reserved = 0.0
         if retry:
             answers.update(await self._extract_many(retry))
         return answers
+
+    async def _collect(self, client: Any, batch_id: str) -> dict[str, LlmProduct]:
+        """Wait for a batch to end, cache its valid answers (its cost counts in this run) and
+        mark it collected; the valid answers by content hash (the items' custom_id)."""
+        batch = await client.messages.batches.retrieve(batch_id)
+        while batch.processing_status != "ended":
+            await asyncio.sleep(self.cfg.batch_poll_s)
+            batch = await client.messages.batches.retrieve(batch_id)
+        read: dict[str, LlmProduct] = {}
+        async for entry in await client.messages.batches.results(batch_id):
+            if entry.result.type != "succeeded":
+                continue
+            message = entry.result.message
+            cost = self._account(message.usage, batch=True)
+            tool = next((b for b in message.content if b.type == "tool_use"), None)
+            try:
+                product = LlmProduct.model_validate(dict(tool.input) if tool else {})
+            except ValidationError:
+                continue
+            self._remember(entry.custom_id, product.model_dump(), message.usage.input_tokens,
+                           message.usage.output_tokens, cost)
+            read[entry.custom_id] = product
+        self.store.execute("UPDATE llm_batches SET status = 'collected', collected_at = ?"
+                           " WHERE batch_id = ?", (now_ts(), batch_id))
+        return read
 
 
 def to_answer(product: LlmProduct, url: str) -> LlmAnswer:
