@@ -692,12 +692,13 @@ class ForwardProxy(_LoopbackServer):
 
 
 class StaticSite:
-    """Pages from a dict (path -> HTML), served on 127.0.0.1 with hit counts; add pages live."""
+    """Pages from a dict (path -> HTML, or -> (bytes, Content-Type) to serve a page as it is),
+    served on 127.0.0.1 with hit counts; add pages live."""
 
-    def __init__(self, pages: dict[str, str] | None = None) -> None:
+    def __init__(self, pages: dict[str, str | tuple[bytes, str]] | None = None) -> None:
         import http.server
 
-        self.pages: dict[str, str] = dict(pages or {})
+        self.pages: dict[str, str | tuple[bytes, str]] = dict(pages or {})
         self.hits: Counter[str] = Counter()
         site = self
 
@@ -707,9 +708,12 @@ class StaticSite:
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
                 page = site.pages.get(self.path)
-                body = (page if page is not None else "<h1>Not found</h1>").encode()
-                self.send_response(200 if page is not None else 404)
                 kind = "text/plain" if self.path == "/robots.txt" else "text/html; charset=utf-8"
+                if isinstance(page, tuple):
+                    body, kind = page
+                else:
+                    body = (page if page is not None else "<h1>Not found</h1>").encode()
+                self.send_response(200 if page is not None else 404)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

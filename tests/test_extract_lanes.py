@@ -136,13 +136,13 @@ def test_rules_for_missing_fields_need_the_dom(no_dom: list[str]) -> None:
 def test_pool_reads_what_one_process_reads() -> None:
     catalog = Catalog(n_products=POOL_MIN_PAGES + 40, seed=3)
     site = ShopSite(catalog, day=2)
-    pages: list[tuple[bytes | None, str, str | None]] = []
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = []
     for product in catalog.products:
         if not product.js_only:
             path = catalog.product_path(product)
             pages.append((site.handle("GET", path, {"host": "shop.test"})[2],
-                          f"http://shop.test{path}", "shop"))
-    pages.append((None, "http://shop.test/lost", "shop"))  # a body the store lost
+                          f"http://shop.test{path}", "shop", None))
+    pages.append((None, "http://shop.test/lost", "shop", None))  # a body the store lost
     sources = {"shop": SourceConfig(name="shop", start_urls=["http://shop.test/"],
                                     selectors=DEMO_SELECTORS)}
     with ExtractorPool(sources, 2, backlog=len(pages)) as pool:

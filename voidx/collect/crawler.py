@@ -354,7 +354,8 @@ class _SourceCrawl:
         fetched_at = self.as_of or now_ts()
         o = PageOutcome(item, "done" if (r.ok or r.not_modified) else "failed",
                         fetched_at=fetched_at, status_code=r.status, final_url=r.final_url,
-                        content_type=r.content_type or None, elapsed_ms=r.elapsed_ms,
+                        content_type=r.content_type or None, charset=r.charset,
+                        elapsed_ms=r.elapsed_ms,
                         error=r.error, bytes=len(r.body), renderer=r.renderer,
                         etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"))
         body: bytes | None = None

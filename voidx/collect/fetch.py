@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ KEEP_BODY_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "applicatio
                    "text/plain", "application/json", "application/ld+json", "application/gzip",
                    "application/x-gzip")
 MAX_RETRY_AFTER_S = 120.0
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
 
 
 @dataclass
@@ -53,6 +55,12 @@ class FetchResult:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        """The charset Content-Type declares ("text/html; charset=ISO-8859-2"), if any."""
+        found = _CHARSET.search(self.headers.get("content-type", ""))
+        return found.group(1).lower() if found else None
 
 
 class HttpFetcher:

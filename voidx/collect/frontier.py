@@ -34,6 +34,7 @@ class PageOutcome:
     status_code: int | None = None
     final_url: str | None = None
     content_type: str | None = None
+    charset: str | None = None  # declared by the server's Content-Type
     content_hash: str | None = None
     body: bytes | None = None  # None: not stored (unchanged, not text, failed)
     etag: str | None = None
@@ -191,10 +192,10 @@ class Frontier:
                 (o.content_hash, len(o.body), zlib.compress(o.body, 1)))
         conn.execute(
             "INSERT INTO fetches (run_id, cycle_id, url, source, fetched_at, status_code,"
-            " content_type, content_hash, unchanged, renderer, bytes, elapsed_ms, error)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " content_type, charset, content_hash, unchanged, renderer, bytes, elapsed_ms,"
+            " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self.run_id, self.cycle_id, o.item.url, self.source, o.fetched_at, o.status_code,
-             o.content_type, o.content_hash, int(o.unchanged), o.renderer, o.bytes,
+             o.content_type, o.charset, o.content_hash, int(o.unchanged), o.renderer, o.bytes,
              o.elapsed_ms, o.error))
         conn.execute(
             "INSERT INTO pages (url, source, final_url, status_code, content_type, content_hash,"

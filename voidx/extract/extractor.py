@@ -44,8 +44,9 @@ class Extraction:
 
 
 def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None, *,
-                 status_code: int | None = None) -> Extraction:
-    text = decode_html(html) if isinstance(html, bytes) else html
+                 status_code: int | None = None, charset: str | None = None) -> Extraction:
+    """``charset``: what the server's Content-Type declared for ``html`` bytes, if anything."""
+    text = decode_html(html, charset) if isinstance(html, bytes) else html
     page = scan(text)
     # Building the DOM costs more than everything else a page with complete JSON-LD needs:
     # it is built for microdata and rules, or below to read the page itself.
@@ -100,15 +101,16 @@ def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
-def decode_html(body: bytes) -> str:
-    """A page's text: byte-order mark, else <meta charset>, else UTF-8, else windows-1252."""
+def decode_html(body: bytes, charset: str | None = None) -> str:
+    """A page's text, as browsers decide: byte-order mark, else the charset the server
+    declared (``charset``), else <meta charset>, else UTF-8, else windows-1252."""
     if body[:3] == b"\xef\xbb\xbf":
         return body[3:].decode("utf-8", "replace")
     if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return body.decode("utf-16", "replace")
-    declared = _META_CHARSET.search(body[:4096])
-    for encoding in ((declared.group(1).decode("ascii", "ignore"),) if declared else ()) + (
-            "utf-8",):
+    declared = _META_CHARSET.search(body[:4096]) if charset is None else None
+    for encoding in ((charset,) if charset else ()) + (
+            (declared.group(1).decode("ascii", "ignore"),) if declared else ()) + ("utf-8",):
         try:
             return body.decode(encoding)
         except (LookupError, UnicodeDecodeError):
@@ -342,9 +344,9 @@ def record_url(canonical: str | None, url: str) -> str:
     return found
 
 
-def page_url(html: bytes | str, url: str) -> str:
+def page_url(html: bytes | str, url: str, charset: str | None = None) -> str:
     """``record_url`` of a stored page."""
-    text = decode_html(html) if isinstance(html, bytes) else html
+    text = decode_html(html, charset) if isinstance(html, bytes) else html
     return record_url(scan(text).canonical, url)
 
 

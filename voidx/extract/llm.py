@@ -129,7 +129,7 @@ class LlmAnswer:
 class LlmRequest:
     url: str  # the record's URL (canonical)
     content_hash: str
-    html: bytes
+    html: str  # the page, decoded
     text: str = field(init=False, default="")
 
 

@@ -17,7 +17,13 @@ from selectolax.lexbor import LexborHTMLParser
 from voidx.clock import now_ts
 from voidx.collect.frontier import load_body
 from voidx.config import Config, SourceConfig
-from voidx.extract.extractor import EXTRACTOR_VERSION, Extraction, extract_page, page_url
+from voidx.extract.extractor import (
+    EXTRACTOR_VERSION,
+    Extraction,
+    decode_html,
+    extract_page,
+    page_url,
+)
 from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
 from voidx.extract.record import RECORD_FIELDS, ProductRecord
 from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
@@ -38,7 +44,8 @@ def pending_pages(store: Store, limit: int, reextract_before: int | None = None
                   ) -> list[dict[str, Any]]:
     """(url, content_hash, source) pairs that were fetched but not extracted by this version."""
     return store.query(
-        "SELECT f.url, f.content_hash, MIN(f.source) AS source" + _PENDING
+        "SELECT f.url, f.content_hash, MIN(f.source) AS source, MAX(f.charset) AS charset"
+        + _PENDING
         + " GROUP BY f.url, f.content_hash LIMIT ?",
         (EXTRACTOR_VERSION, reextract_before, reextract_before, limit))
 
@@ -75,10 +82,11 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
             batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
             if not batch:
                 break
-            pages = [(load_body(store, p["content_hash"]), p["url"], p["source"]) for p in batch]
+            pages = [(load_body(store, p["content_hash"]), p["url"], p["source"], p["charset"])
+                     for p in batch]
             if with_llm:
-                results = [extract_one(body, url, sources.get(name or ""))
-                           for body, url, name in pages]
+                results = [extract_one(body, url, sources.get(name or ""), charset)
+                           for body, url, name, charset in pages]
                 results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
                                     store)
                 _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
@@ -130,10 +138,11 @@ def _with_llm(batch: list[dict[str, Any]], pages: list[Page], results: list[Extr
     the rules learned for their template)."""
     asks: dict[int, LlmRequest] = {}
     for index, (page, result) in enumerate(zip(batch, results, strict=True)):
-        body = pages[index][0]
+        body, charset = pages[index][0], pages[index][3]
         if body is not None and llm.available and _wants_llm(sources.get(page["source"]),
                                                               result, page["url"]):
-            asks[index] = LlmRequest(page_url(body, page["url"]), page["content_hash"], body)
+            text = decode_html(body, charset)
+            asks[index] = LlmRequest(page_url(text, page["url"]), page["content_hash"], text)
     if not asks:
         return results
     # Pages of one template are read by rules learned once; the rest go to Claude one by one.
@@ -274,7 +283,7 @@ def explain(store: Store, config: Config, url: str) -> dict[str, Any]:
 
     wanted = canonicalize(url) or url
     row = store.query(
-        "SELECT url, content_hash, source, status_code FROM fetches WHERE url = ?"
+        "SELECT url, content_hash, source, status_code, charset FROM fetches WHERE url = ?"
         " AND content_hash IS NOT NULL ORDER BY id DESC LIMIT 1", (wanted,))
     if not row:
         raise UsageError(f"--explain: no stored page for {wanted} (crawl it first)")
@@ -283,7 +292,7 @@ def explain(store: Store, config: Config, url: str) -> dict[str, Any]:
     if body is None:
         raise UsageError(f"--explain: the body of {wanted} is missing from the store")
     source = next((s for s in config.sources if s.name == page["source"]), None)
-    result = extract_page(body, page["url"], source)
+    result = extract_page(body, page["url"], source, charset=page["charset"])
     chosen = {name: value.get("value") for name, value in result.provenance.items()}
     return {
         "url": page["url"], "content_hash": page["content_hash"], "status": result.status,

@@ -28,8 +28,9 @@ from loguru import logger
 from voidx.config import SourceConfig
 from voidx.extract.extractor import Extraction, extract_page
 
-# A page to read: its body (None when the store lost it), its URL and its source's name.
-Page = tuple[bytes | None, str, str | None]
+# A page to read: its body (None when the store lost it), its URL, its source's name and the
+# charset its server declared.
+Page = tuple[bytes | None, str, str | None, str | None]
 # What the store keeps of an extraction: status, method, record JSON, provenance JSON, reason.
 Row = tuple[str, str | None, str | None, str, str | None]
 
@@ -47,12 +48,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def extract_one(body: bytes | None, url: str, source: SourceConfig | None) -> Extraction:
+def extract_one(body: bytes | None, url: str, source: SourceConfig | None,
+                charset: str | None = None) -> Extraction:
     """One page, whatever it holds: a page never stops the stage (nor ETL behind it)."""
     if body is None:
         return Extraction("quarantined", reason="page body missing from the store")
     try:
-        return extract_page(body, url, source)
+        return extract_page(body, url, source, charset=charset)
     except Exception as exc:
         logger.bind(url=url).exception("extracting {} failed", url)
         return Extraction("quarantined",
@@ -94,8 +96,8 @@ def _die_with(parent: int) -> None:
 
 def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
     known = _sources if sources is None else sources
-    return [as_row(extract_one(body, url, known.get(name) if name else None))
-            for body, url, name in pages]
+    return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
+            for body, url, name, charset in pages]
 
 
 class ExtractorPool:
