@@ -156,3 +156,42 @@ def test_pool_reads_what_one_process_reads() -> None:
     assert len(pooled) == len(pages)
     assert pooled[-1][0] == "quarantined" and pooled[-1][4] == "page body missing from the store"
     assert sum(row[0] == "ok" for row in pooled) >= len(pages) * 0.9
+
+
+# -- object literals in scripts ---------------------------------------------------------------
+def test_literals_of_a_script_close_where_javascript_closes_them() -> None:
+    from voidx.extract.embedded import _Literals
+
+    script = ('// don\'t be fooled by this comment\n'
+              'var a = {"name": "Brace } and bracket ]", b: [1, {c: "x\\"}"}], d: \'{\'};\n'
+              '/* a block comment with a quote " and a brace { */\n'
+              'window.state = {"price": 12.5, "tags": ["[", "]"]};\n'
+              'var broken = {"price": 1, "open": [1, 2;\n')
+    literals = _Literals(script)
+    first = script.index("{")
+    assert literals.at(first) == ('{"name": "Brace } and bracket ]", b: [1, {c: "x\\"}"}], '
+                                  "d: '{'}")
+    state = script.index("{", script.index("window.state"))
+    assert literals.at(state) == '{"price": 12.5, "tags": ["[", "]"]}'
+    assert literals.at(script.index("{", script.index("var broken"))) == ""  # never closes
+
+
+def test_a_script_full_of_unclosed_literals_is_read_in_one_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from voidx.extract import embedded
+
+    looked_again: list[int] = []
+    real = embedded.closers
+
+    def counting(text: str, start: int = 0, first_only: bool = False) -> dict[int, int]:
+        looked_again.append(start)
+        return real(text, start, first_only)
+
+    script = "var a = [" * 3000 + '{"price": 1}' + " x = {" * 3000
+    tree = LexborHTMLParser(f"<html><body><script>{script}</script></body></html>")
+    monkeypatch.setattr(embedded, "closers", counting)
+    assert list(embedded.blobs(tree)) == []
+    # one pass over the script, then a bounded number of fresh looks: not one per literal
+    assert len(looked_again) == 1 + embedded.FRESH_SCANS

@@ -69,15 +69,16 @@ def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
             continue
         if "price" not in text.lower():
             continue
+        literals = _Literals(text)
         for match in ASSIGNMENTS.finditer(text):
-            literal = _balanced(text, match.end())
+            literal = literals.at(match.end())
             if len(literal) < 20 or "price" not in literal.lower():
                 continue
             data = loads(literal)
             if data is not None:
                 yield (match.group(1).lower().replace(".", "_"), data)
         for match in PUSHES.finditer(text):
-            data = loads(_balanced(text, match.end()))
+            data = loads(literals.at(match.end()))
             if data is not None:
                 yield ("datalayer", data)
     for attr in JSON_ATTRIBUTES:
@@ -135,34 +136,61 @@ def _js_to_json(text: str) -> str:
     return _JS_TOKENS.sub(fix, text)
 
 
-def _balanced(text: str, start: int, limit: int = 3_000_000) -> str:
-    """The {...} or [...] literal that starts at ``start`` (strings and escapes respected)."""
-    opening = text[start:start + 1]
-    if opening not in "{[":
-        return ""
-    depth = 0
+_STRUCTURE = re.compile(r"""[\\"'`{}\[\]/]""")
+FRESH_SCANS = 8  # literals per script looked for again from their own start (see closers)
+
+
+def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, int]:
+    """Where each ``{``/``[`` of a script closes, in one pass over its structural characters
+    (strings and their escapes, ``//`` and ``/* */`` comments respected). With
+    ``first_only``, stop once the literal at ``start`` closes."""
+    ends: dict[int, int] = {}
+    stack: list[int] = []
     in_string: str | None = None
-    escaped = False
-    end = min(len(text), start + limit)
-    for i in range(start, end):
+    pos = start
+    while (match := _STRUCTURE.search(text, pos)) is not None:
+        i = match.start()
         ch = text[i]
+        pos = i + 1
         if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
+            if ch == "\\":
+                pos = i + 2
             elif ch == in_string:
                 in_string = None
-            continue
-        if ch in "\"'`":
+        elif ch in "\"'`":
             in_string = ch
+        elif ch == "/":
+            following = text[i + 1:i + 2]
+            if following in ("/", "*"):
+                end = text.find("\n" if following == "/" else "*/", i + 2)
+                pos = len(text) if end < 0 else end + (1 if following == "/" else 2)
         elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return text[start:i + 1]
-    return ""
+            stack.append(i)
+        elif ch in "}]" and stack:
+            opened = stack.pop()
+            ends[opened] = i
+            if first_only and opened == start:
+                break
+    return ends
+
+
+class _Literals:
+    """The object and array literals of one script: all found in one pass; a literal that
+    pass could not close (a quote in a regex literal earlier in the script confuses it) is
+    looked for again from its own start, a bounded number of times — a script full of
+    unclosed literals must not cost seconds."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ends = closers(text)
+        self.fresh = FRESH_SCANS
+
+    def at(self, start: int) -> str:
+        end = self.ends.get(start)
+        if end is None and self.fresh > 0 and self.text[start:start + 1] in ("{", "["):
+            self.fresh -= 1
+            end = closers(self.text, start, first_only=True).get(start)
+        return self.text[start:end + 1] if end is not None else ""
 
 
 # -- finding products ------------------------------------------------------------------------
