@@ -4,10 +4,14 @@ extracted once, the records are those of an uninterrupted run, and no worker out
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import project_config, voidx_process
 from voidx.demo import Catalog, DemoShopServer, ShopSite
@@ -45,29 +49,45 @@ def processes_running(marker: str) -> list[int]:
     return found
 
 
-def test_sigkill_mid_extract_then_resume(tmp_path: Path) -> None:
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    for project in (killed, clean):
-        project.mkdir()
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose store holds a crawl of a 2,400-product shop, not yet extracted."""
+    project = tmp_path_factory.mktemp("crawled")
     with DemoShopServer(ShopSite(Catalog(n_products=PRODUCTS, seed=5))) as shop:
-        (killed / "voidx.toml").write_text(project_config(shop.url, concurrency=16))
-        crawl = voidx_process(killed, "--json", "crawl")
+        (project / "voidx.toml").write_text(project_config(shop.url, concurrency=16))
+        crawl = voidx_process(project, "--json", "crawl")
         _, err = crawl.communicate(timeout=300)
         assert crawl.returncode == 0, err
-    (clean / "voidx.toml").write_text((killed / "voidx.toml").read_text())
+    return project
+
+
+def copy_of(crawled: Path, where: Path) -> Path:
+    where.mkdir()
+    (where / "voidx.toml").write_text((crawled / "voidx.toml").read_text())
+    (where / ".voidx").mkdir()
+    with sqlite3.connect(crawled / ".voidx" / "voidx.db") as src, \
+            sqlite3.connect(where / ".voidx" / "voidx.db") as dst:
+        src.backup(dst)
+    return where
+
+
+def wait_for_extractions(proc: subprocess.Popen[str], db: Path, at_least: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if count(db, "SELECT COUNT(*) FROM extractions") >= at_least:
+            return
+        time.sleep(0.005)
+
+
+def test_sigkill_mid_extract_then_resume(tmp_path: Path, crawled: Path) -> None:
+    killed = copy_of(crawled, tmp_path / "killed")
+    clean = copy_of(crawled, tmp_path / "clean")
     db, clean_db = killed / ".voidx" / "voidx.db", clean / ".voidx" / "voidx.db"
-    clean_db.parent.mkdir()
-    with sqlite3.connect(db) as src, sqlite3.connect(clean_db) as dst:
-        src.backup(dst)  # the same fetched pages for the uninterrupted run
     pages = count(db, "SELECT COUNT(DISTINCT url) FROM fetches WHERE content_hash IS NOT NULL")
     assert pages >= POOL_MIN_PAGES  # large enough for the worker pool
 
     proc = voidx_process(killed, "--json", "extract", "--workers", "2")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if count(db, "SELECT COUNT(*) FROM extractions") >= 100:
-            break
-        time.sleep(0.005)
+    wait_for_extractions(proc, db, 100)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -98,3 +118,26 @@ def test_sigkill_mid_extract_then_resume(tmp_path: Path) -> None:
         statuses = [r[0] for r in conn.execute(
             "SELECT status FROM runs WHERE command = 'extract' ORDER BY id")]
     assert statuses == ["abandoned", "ok"]
+
+
+def test_ctrl_c_stops_the_pool_and_keeps_what_was_read(tmp_path: Path, crawled: Path) -> None:
+    project = copy_of(crawled, tmp_path / "p")
+    db = project / ".voidx" / "voidx.db"
+    proc = voidx_process(project, "--json", "extract", "--workers", "2",
+                         start_new_session=True)
+    wait_for_extractions(proc, db, 100)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err  # the workers leave quietly
+    stored = count(db, "SELECT COUNT(*) FROM extractions")
+    pages = count(db, "SELECT COUNT(DISTINCT url) FROM fetches WHERE content_hash IS NOT NULL")
+    assert 100 <= stored < pages
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM runs WHERE command = 'extract'").fetchall() \
+            == [("interrupted",)]
+    again = voidx_process(project, "--json", "extract", "--workers", "2")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert json.loads(out)["pages"] == pages - stored
+    assert count(db, "SELECT COUNT(*) FROM extractions") == pages

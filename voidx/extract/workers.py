@@ -71,6 +71,8 @@ def _start(sources: dict[str, SourceConfig], parent: int) -> None:
     global _sources
     _sources = sources
     logger.remove()  # the caller logs each quarantined page with its reason, once
+    # Ctrl-C reaches the whole process group: the caller stops the pool and saves its work.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
 
 
