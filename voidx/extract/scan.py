@@ -53,7 +53,8 @@ class PageScan:
     body: int = 0  # where <body starts (0 if it does not)
     comments: list[tuple[int, int]] = field(default_factory=list)
     _meta: dict[str, str] | None = None
-    _hidden: list[tuple[int, int]] | None = None
+    _hidden: list[tuple[int, int]] = field(default_factory=list)
+    _hidden_to: int = -1  # hidden parts are known for the body up to here
 
     @property
     def meta(self) -> dict[str, str]:
@@ -77,8 +78,20 @@ class PageScan:
         return at
 
     def hidden(self, at: int) -> bool:
-        if self._hidden is None:
-            self._hidden = _hidden_spans(self.lower, self.body)
+        """Whether offset ``at`` of the body lies in a part a shopper cannot see. The parts
+        are found as far as asked (a price is usually shown before a page's scripts)."""
+        if self._hidden_to < 0:
+            self._hidden_to = self.body
+        while self._hidden_to <= at:
+            opening = _HIDDEN_OPEN.search(self.lower, self._hidden_to)
+            if opening is None or opening.start() > at:  # none (more) up to ``at``
+                self._hidden_to = len(self.lower) if opening is None else opening.start()
+                break
+            closer = _CLOSERS[opening.group(1) or "!--"]
+            end = self.lower.find(closer, opening.end())
+            end = len(self.lower) if end < 0 else end + len(closer)
+            self._hidden.append((opening.start(), end))
+            self._hidden_to = end
         i = bisect.bisect_right(self._hidden, (at, len(self.lower) + 1)) - 1
         return i >= 0 and self._hidden[i][0] <= at < self._hidden[i][1]
 
@@ -101,19 +114,6 @@ def scan(text: str) -> PageScan:
             found.canonical = _value(text, link, 1)
             break
     return found
-
-
-def _hidden_spans(lower: str, start: int) -> list[tuple[int, int]]:
-    """The body's parts a shopper cannot see, in page order (one pass over the body)."""
-    spans: list[tuple[int, int]] = []
-    at = start
-    while (opening := _HIDDEN_OPEN.search(lower, at)) is not None:
-        closer = _CLOSERS[opening.group(1) or "!--"]
-        end = lower.find(closer, opening.end())
-        end = len(lower) if end < 0 else end + len(closer)
-        spans.append((opening.start(), end))
-        at = end
-    return spans
 
 
 def _value(text: str, match: re.Match[str], first: int) -> str:
