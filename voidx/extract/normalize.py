@@ -33,6 +33,7 @@ _NUMBER_RE = re.compile(r"""
     |    \d{1,3}(?P<sep>[ \u00a0\u202f'’.,])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d{1,2}(?!\d))?
     | \d+(?:[.,]\d+)?
 """, re.X)
+_GTIN = re.compile(r"\d{8}|\d{12,14}")
 _PLAIN_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,2})?")  # never "1.299": thousands?
 _NO_PRICE = re.compile(r"call for price|price on request|auf anfrage|sur demande|"
                        r"contact us|preis auf anfrage|n/a", re.I)
@@ -153,11 +154,11 @@ def parse_availability(value: object) -> Availability:
 
 def gtin_ok(value: str) -> bool:
     """True if ``value`` is a GTIN-8/12/13/14 whose check digit is right."""
-    if not re.fullmatch(r"\d{8}|\d{12,14}", value):
+    if not _GTIN.fullmatch(value):
         return False
-    digits = [int(d) for d in value]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
-    return (10 - total % 10) % 10 == digits[-1]
+    # From the right, leaving out the check digit: weights 3, 1, 3, 1, ...
+    total = 3 * sum(map(int, value[-2::-2])) + sum(map(int, value[-3::-2]))
+    return (10 - total % 10) % 10 == int(value[-1])
 
 
 def clean_text(value: object) -> str | None:
