@@ -28,6 +28,11 @@ POLISH = ('<html><head><title>Łopata</title></head><body><main class="product">
     ("Żółw".encode(), None, "Żółw"),  # UTF-8 by default
     ("Café".encode("cp1252"), None, "Café"),  # not UTF-8: windows-1252
     ("Café".encode(), "no-such-charset", "Café"),  # an unknown charset is ignored
+    ('<meta charset="iso-8859-2">Żółw'.encode("iso-8859-2"), "no-such-charset",
+     '<meta charset="iso-8859-2">Żółw'),  # ...for <meta>
+    # Browsers read "iso-8859-1" as windows-1252: the euro sign and the dash are not C1 controls.
+    ("€ – x".encode("cp1252"), "iso-8859-1", "€ – x"),
+    ("€ – x".encode("cp1252"), "US-ASCII", "€ – x"),
 ])
 def test_decode_order(body: bytes, charset: str | None, expected: str) -> None:
     assert decode_html(body, charset) == expected

@@ -6,6 +6,7 @@ something else than its data."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,3 +196,45 @@ def test_a_script_full_of_unclosed_literals_is_read_in_one_pass(
     assert list(embedded.blobs(tree)) == []
     # one pass over the script, then a bounded number of fresh looks: not one per literal
     assert len(looked_again) == 1 + embedded.FRESH_SCANS
+
+
+# -- the cheap paths agree with the full reading ----------------------------------------------
+LANES = Path(__file__).parent / "fixtures" / "lanes"
+EVERY_FIXTURE = sorted((Path(__file__).parent / "fixtures").rglob("*.html"))
+
+
+@pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_cheap_paths_read_what_the_full_reading_reads(path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "https://shop.example/p/widget"
+    quick = extract_page(path.read_bytes(), url)
+    monkeypatch.setattr(extractor, "_plainly_shown", lambda *args: False)
+    full = extract_page(path.read_bytes(), url)
+    assert quick.status == full.status
+    assert (quick.record and quick.record.model_dump(exclude={"method"})) == \
+        (full.record and full.record.model_dump(exclude={"method"}))
+
+
+def test_lanes_fixtures_are_read_right() -> None:
+    """Pages a review found read wrong by an early version of the cheap paths."""
+    def read(name: str) -> dict[str, Any]:
+        result = extract_page((LANES / name).read_bytes(), "https://shop.example/p/widget")
+        assert result.record is not None, result.reason
+        return result.record.model_dump()
+
+    # "&currency" in an attribute is not "&curren" + "cy"
+    assert read("canon.html")["url"] == "https://shop.example/p/widget?currency=EUR&id=7"
+    # a stock message after a large inline SVG, inside a "footer" of the buy box, inside an
+    # element whose data-*-id says "recommended": still the product's own
+    for name in ("svg.html", "footer.html", "dataid.html"):
+        assert read(name)["availability"] == "out_of_stock", name
+    # "<!--" inside a script is not a comment: the JSON-LD and canonical after it count
+    record = read("jscomment.html")
+    assert (record["sku"], record["url"]) == ("W-7", "https://shop.example/p/widget-canonical")
+    # a regex literal in a minified script does not hide the product state after it
+    assert (read("embed.html")["sku"], read("embed.html")["availability"]) == (
+        "W-7731", "out_of_stock")
+    # a product whose data has no price, shown with its price after a long menu
+    assert read("noprice2.html")["price"] == 19.99
+    # a microdata image given as an ImageObject
+    assert read("md.html")["image"] == "https://shop.example/img/a.jpg"

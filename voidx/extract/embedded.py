@@ -137,13 +137,18 @@ def _js_to_json(text: str) -> str:
 
 
 _STRUCTURE = re.compile(r"""[\\"'`{}\[\]/]""")
-FRESH_SCANS = 8  # literals per script looked for again from their own start (see closers)
+# After one of these (or at the start), "/" opens a regular expression, not a division.
+_BEFORE_REGEX = frozenset("(,=:[!&|?;{}+-*%<>~^")
+_KEYWORD_BEFORE = re.compile(r"(?<![\w$])(?:return|typeof|case|in|of|void|delete|throw|new|do|else)$")
+_REGEX_END = re.compile(r"""\\.|\[(?:\\.|[^\]\\\n])*\]|/|\n""")
+FRESH_SCANS = 8  # literals per script looked for again from their own start (see _Literals)
 
 
 def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, int]:
-    """Where each ``{``/``[`` of a script closes, in one pass over its structural characters
-    (strings and their escapes, ``//`` and ``/* */`` comments respected). With
-    ``first_only``, stop once the literal at ``start`` closes."""
+    """Where each ``{``/``[`` of a script closes, in one pass over its structural characters:
+    strings and their escapes, ``//`` and ``/* */`` comments and regular expression literals
+    (``/^https?:\\/\\//``) respected. With ``first_only``, stop once the literal at
+    ``start`` closes."""
     ends: dict[int, int] = {}
     stack: list[int] = []
     in_string: str | None = None
@@ -157,6 +162,8 @@ def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, in
                 pos = i + 2
             elif ch == in_string:
                 in_string = None
+        elif ch == "\\":
+            pos = i + 2  # an escape outside a string belongs to a regex or an identifier
         elif ch in "\"'`":
             in_string = ch
         elif ch == "/":
@@ -164,6 +171,8 @@ def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, in
             if following in ("/", "*"):
                 end = text.find("\n" if following == "/" else "*/", i + 2)
                 pos = len(text) if end < 0 else end + (1 if following == "/" else 2)
+            elif _opens_regex(text, i):
+                pos = _regex_end(text, i + 1)
         elif ch in "{[":
             stack.append(i)
         elif ch in "}]" and stack:
@@ -174,11 +183,29 @@ def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, in
     return ends
 
 
+def _opens_regex(text: str, slash: int) -> bool:
+    before = text[max(0, slash - 40):slash].rstrip()
+    return not before or before[-1] in _BEFORE_REGEX or bool(_KEYWORD_BEFORE.search(before))
+
+
+def _regex_end(text: str, pos: int) -> int:
+    """Just after the "/" that closes a regular expression literal (its classes and escapes
+    skipped); the end of the line if it never closes there."""
+    while (match := _REGEX_END.search(text, pos)) is not None:
+        token = match.group()
+        if token == "/":
+            return match.end()
+        if token == "\n":
+            return match.start()
+        pos = match.end()
+    return len(text)
+
+
 class _Literals:
-    """The object and array literals of one script: all found in one pass; a literal that
-    pass could not close (a quote in a regex literal earlier in the script confuses it) is
-    looked for again from its own start, a bounded number of times — a script full of
-    unclosed literals must not cost seconds."""
+    """The object and array literals of one script, all found in one pass. A literal that
+    pass could not close is looked for again from its own start, and what that scan finds
+    is kept for the literals after it; a bounded number of times — a script full of unclosed
+    literals must not cost seconds."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -189,7 +216,8 @@ class _Literals:
         end = self.ends.get(start)
         if end is None and self.fresh > 0 and self.text[start:start + 1] in ("{", "["):
             self.fresh -= 1
-            end = closers(self.text, start, first_only=True).get(start)
+            self.ends.update(closers(self.text, start))
+            end = self.ends.get(start)
         return self.text[start:end + 1] if end is not None else ""
 
 

@@ -103,19 +103,45 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", r
 
 def decode_html(body: bytes, charset: str | None = None) -> str:
     """A page's text, as browsers decide: byte-order mark, else the charset the server
-    declared (``charset``), else <meta charset>, else UTF-8, else windows-1252."""
+    declared (``charset``), else <meta charset>, else UTF-8, else windows-1252; labels read as
+    browsers read them ("iso-8859-1" is windows-1252), unknown ones passed over."""
     if body[:3] == b"\xef\xbb\xbf":
         return body[3:].decode("utf-8", "replace")
     if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return body.decode("utf-16", "replace")
-    declared = _META_CHARSET.search(body[:4096]) if charset is None else None
-    for encoding in ((charset,) if charset else ()) + (
-            (declared.group(1).decode("ascii", "ignore"),) if declared else ()) + ("utf-8",):
+    if charset:
         try:
-            return body.decode(encoding)
+            return body.decode(_browser_encoding(charset))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    declared = _META_CHARSET.search(body[:4096])
+    for encoding in ((declared.group(1).decode("ascii", "ignore"),) if declared else ()) + (
+            "utf-8",):
+        try:
+            return body.decode(_browser_encoding(encoding))
         except (LookupError, UnicodeDecodeError):
             continue
     return body.decode("cp1252", "replace")
+
+
+# Labels browsers decode as another encoding (the WHATWG Encoding Standard's table).
+_BROWSER_ENCODINGS = {
+    **dict.fromkeys(("iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
+                     "ascii", "us-ascii", "ansi_x3.4-1968", "windows-1252", "cp819"),
+                    "cp1252"),
+    **dict.fromkeys(("iso-8859-9", "iso8859-9", "latin5", "windows-1254"), "cp1254"),
+    **dict.fromkeys(("iso-8859-11", "tis-620", "windows-874"), "cp874"),
+    **dict.fromkeys(("gb2312", "x-gbk", "gbk", "chinese", "csgb2312"), "gbk"),
+    **dict.fromkeys(("euc-kr", "ks_c_5601-1987", "windows-949"), "cp949"),
+    **dict.fromkeys(("shift_jis", "shift-jis", "sjis", "x-sjis", "ms932", "windows-31j"),
+                    "cp932"),
+    "big5": "big5hkscs",
+}
+
+
+def _browser_encoding(label: str) -> str:
+    label = label.strip().strip("\"'").lower()
+    return _BROWSER_ENCODINGS.get(label, label)
 
 
 # What OpenGraph can say about a product (its URL only helps pick the main product).
@@ -224,10 +250,12 @@ def _markers(availability: str) -> re2._Regexp[str]:
 _CONTRADICTIONS = {kind: _markers(kind) for kind in ("in_stock", "out_of_stock", "preorder",
                                                       "unknown")}
 _TAG = re.compile(r"<[^>]*>")
-# Where other products begin after the buy box (their badges do not concern this product).
+# Where other products begin after the buy box (their badges do not concern this product): an
+# element whose class or id names a block of other products.
 _OTHER_PRODUCTS = re2.compile(
-    r"""(?i)<[a-z][^>]*\b(?:class|id)\s*=\s*["']?[^"'>]*(?:related|recommend|recently[-_ ]?viewed|"""
-    r"""upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)|you-?may|footer)""")
+    r"""(?i)<[a-z][^>]*\s(?:class|id)\s*=\s*["']?[^"'>]*(?:related|recommend|"""
+    r"""recently[-_ ]?viewed|upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)|you-?may)""")
+WINDOW_BEFORE, WINDOW_AFTER = 1500, 3000  # shown characters around the product's price
 
 
 def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
@@ -244,35 +272,31 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     if at < 0:
         return False
     # Around the product's price (the buy box), up to where other products begin.
-    lower = page.lower
     contradiction = _CONTRADICTIONS[_declared_availability(sources)]
-    window = lower[max(page.body, at - 1500):at + 3000]
-    if contradiction.search(window) is None:
+    if contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER)) is None:
         return True
-    other = _OTHER_PRODUCTS.search(lower[at:at + 3000])
-    return other is not None and contradiction.search(
-        lower[max(page.body, at - 1500):at + other.start()]) is None
+    return contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
+                                                  _OTHER_PRODUCTS)) is None
 
 
 def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],
                     main: dict[str, Any]) -> bool:
-    """A product no source prices ("call for price") whose page shows its SKU (else its
-    name) and, around it up to where other products begin, no amount of money, no sale and
-    no stock message other than the data's own: the page agrees that it has no price."""
+    """A product no source prices ("call for price") whose page shows its SKU and, from the
+    top of the body to where other products begin after the SKU, no amount of money, and
+    around the SKU no sale and no stock message other than the data's own: the page agrees
+    that it has no price."""
     if any(parse_price(values.get("price"), None)[0] is not None for values in sources.values()):
         return False
-    at = -1
-    for anchor in (main.get("sku"), main.get("name")):
-        text = (clean_text(anchor) or "").lower()
-        if len(text) >= 3 and (at := page.shown_at(text)) >= 0:
-            break
+    sku = (clean_text(main.get("sku")) or "").lower()
+    at = page.shown_at(sku) if len(sku) >= 3 else -1
     if at < 0:
         return False
-    other = _OTHER_PRODUCTS.search(page.lower[at:at + 3000])
-    start, end = max(page.body, at - 1500), at + (other.start() if other else 3000)
-    if _CONTRADICTIONS[_declared_availability(sources)].search(page.lower[start:end]):
+    contradiction = _CONTRADICTIONS[_declared_availability(sources)]
+    if contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
+                                              _OTHER_PRODUCTS)):
         return False
-    return find_money(_TAG.sub(" ", page.text[start:end])) is None
+    shown = page.shown_around(at, at - page.body, WINDOW_AFTER, _OTHER_PRODUCTS, original=True)
+    return find_money(_TAG.sub(" ", shown)) is None
 
 
 def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import html.entities
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,22 +25,26 @@ from typing import Any
 # Patterns over the lower-cased page; inside a tag, quoted values may hold ">".
 _IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
 _VALUE = r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
-_JSONLD = re.compile(
-    rf"""<script\b(?={_IN_TAG}\stype\s*=\s*["']?\s*application/ld\+json\s*["'\s/>])"""
-    rf"""{_IN_TAG}>""")
+_JSONLD_TYPE = re.compile(rf"""{_IN_TAG}\stype\s*=\s*["']?\s*application/ld\+json\s*["'\s/>]""")
 _META = re.compile(
     rf"""<meta\b(?={_IN_TAG}\s(?:property|name)\s*=\s*["']?\s*((?:og|product):[^"'\s>]*))"""
     rf"""(?={_IN_TAG}\scontent\s*=\s*{_VALUE})""")
 _CANONICAL = re.compile(
-    rf"""<link\b(?={_IN_TAG}\srel\s*=\s*(?:"[^"]*\bcanonical\b[^"]*"|'[^']*\bcanonical\b"""
-    rf"""[^']*'|canonical[\s/>]))(?={_IN_TAG}\shref\s*=\s*{_VALUE})""")
+    rf"""<link\b(?={_IN_TAG}\srel\s*=\s*(?:"(?:[^"]*\s)?canonical(?:\s[^"]*)?"|"""
+    rf"""'(?:[^']*\s)?canonical(?:\s[^']*)?'|canonical[\s/>]))(?={_IN_TAG}\shref\s*=\s*{_VALUE})""")
 # The og: properties ``opengraph`` reads (every product: one is kept).
 OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amount",
                      "og:price:currency", "og:availability"})
-_SCRIPT_END = re.compile(r"</script[\s>/]")
-_HIDDEN_OPEN = re.compile(r"<(?:(script|style|template|svg|noscript)[\s/>]|!--)")
-_CLOSERS = {"script": "</script", "style": "</style", "template": "</template", "svg": "</svg",
-            "noscript": "</noscript", "!--": "-->"}
+# What the one pass over the page stops at: comments, elements whose content is not markup
+# (raw text, RCDATA, inert templates), parts a shopper cannot see, and the tags it reads.
+_TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|meta|link|"
+                    r"body)[\s/>])")
+_TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_RAW = {"script": "</script", "style": "</style", "textarea": "</textarea", "title": "</title",
+        "template": "</template"}
+_HIDDEN = frozenset({"script", "style", "template"})
+_COMMENT_END = re.compile(r"--!?>")
+_CLOSERS = {"svg": "</svg", "noscript": "</noscript"}
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
@@ -51,10 +56,9 @@ class PageScan:
     canonical: str | None = None  # href of the first <link rel=canonical>
     microdata: bool = False  # an itemscope somewhere: the DOM is needed to read it
     body: int = 0  # where <body starts (0 if it does not)
-    comments: list[tuple[int, int]] = field(default_factory=list)
+    hidden: list[tuple[int, int]] = field(default_factory=list)  # of the body, in page order
+    metas: list[int] = field(default_factory=list)  # where og:/product: meta tags start
     _meta: dict[str, str] | None = None
-    _hidden: list[tuple[int, int]] = field(default_factory=list)
-    _hidden_to: int = -1  # hidden parts are known for the body up to here
 
     @property
     def meta(self) -> dict[str, str]:
@@ -62,10 +66,12 @@ class PageScan:
         schema.org data is complete do not need them."""
         if self._meta is None:
             self._meta = {}
-            for meta in _META.finditer(self.lower):
+            for at in self.metas:
+                meta = _META.match(self.lower, at)
+                if meta is None:
+                    continue
                 key = meta.group(1)
-                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
-                        and not _commented(meta.start(), self.comments):
+                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")):
                     self._meta[key] = _value(self.text, meta, 2)
         return self._meta
 
@@ -73,46 +79,111 @@ class PageScan:
         """The first offset of ``needle`` in the body, outside scripts, styles, templates,
         SVG and comments (what a shopper cannot see); -1 if there is none."""
         at = self.lower.find(needle, max(start, self.body))
-        while at >= 0 and self.hidden(at):
+        while at >= 0 and self.is_hidden(at):
             at = self.lower.find(needle, at + 1)
         return at
 
-    def hidden(self, at: int) -> bool:
-        """Whether offset ``at`` of the body lies in a part a shopper cannot see. The parts
-        are found as far as asked (a price is usually shown before a page's scripts)."""
-        if self._hidden_to < 0:
-            self._hidden_to = self.body
-        while self._hidden_to <= at:
-            opening = _HIDDEN_OPEN.search(self.lower, self._hidden_to)
-            if opening is None or opening.start() > at:  # none (more) up to ``at``
-                self._hidden_to = len(self.lower) if opening is None else opening.start()
-                break
-            closer = _CLOSERS[opening.group(1) or "!--"]
-            end = self.lower.find(closer, opening.end())
-            end = len(self.lower) if end < 0 else end + len(closer)
-            self._hidden.append((opening.start(), end))
-            self._hidden_to = end
-        i = bisect.bisect_right(self._hidden, (at, len(self.lower) + 1)) - 1
-        return i >= 0 and self._hidden[i][0] <= at < self._hidden[i][1]
+    def is_hidden(self, at: int) -> bool:
+        i = bisect.bisect_right(self.hidden, (at, len(self.lower) + 1)) - 1
+        return i >= 0 and self.hidden[i][0] <= at < self.hidden[i][1]
+
+    def shown_around(self, at: int, before: int, after: int, stop: Any = None, *,
+                     original: bool = False) -> str:
+        """The body around offset ``at``: ``before`` and ``after`` characters a shopper can
+        see (hidden parts skipped and not counted), the part after ``at`` ending where the
+        pattern ``stop`` first matches it; lower-cased unless ``original``."""
+        tail = self._collect(at, after, forward=True, original=original)
+        if stop is not None:
+            cut = stop.search(tail if not original else tail.lower())
+            tail = tail[:cut.start()] if cut else tail
+        return self._collect(at, before, forward=False, original=original) + tail
+
+    def _collect(self, at: int, wanted: int, *, forward: bool, original: bool) -> str:
+        source = self.text if original else self.lower
+        parts: list[str] = []
+        spans = self.hidden
+        i = bisect.bisect_right(spans, (at, len(self.lower) + 1)) - (0 if forward else 1)
+        pos = at
+        while wanted > 0:
+            if forward:
+                limit = spans[i][0] if i < len(spans) else len(self.lower)
+                piece = source[pos:min(limit, pos + wanted)]
+                parts.append(piece)
+                wanted -= len(piece)
+                if i >= len(spans) or pos + len(piece) >= len(self.lower):
+                    break
+                pos, i = max(pos, spans[i][1]), i + 1
+            else:
+                limit = spans[i][1] if i >= 0 else self.body
+                limit = max(limit, self.body)
+                piece = source[max(limit, pos - wanted):pos]
+                parts.append(piece)
+                wanted -= len(piece)
+                if i < 0 or pos - len(piece) <= self.body:
+                    break
+                pos, i = min(pos, spans[i][0]), i - 1
+        return "".join(parts if forward else reversed(parts))
 
 
 def scan(text: str) -> PageScan:
-    """The page's self-description, found on a lower-cased copy at the same offsets."""
+    """The page's self-description, found in one pass over a lower-cased copy at the same
+    offsets."""
     lower = text.lower()
     if len(lower) != len(text):  # a few non-ASCII capitals lower-case to two characters
         lower = text.translate(_ASCII_LOWER)
-    body = lower.find("<body")
-    comments = _comments(lower) if "<!--" in lower else []
-    found = PageScan(text, lower, microdata="itemscope" in lower, body=max(0, body),
-                     comments=comments)
-    for script in _JSONLD.finditer(lower):
-        if not _commented(script.start(), comments):
-            close = _SCRIPT_END.search(lower, script.end())
-            found.jsonld.append(text[script.end():close.start() if close else len(text)])
-    for link in _CANONICAL.finditer(lower):
-        if not _commented(link.start(), comments):
-            found.canonical = _value(text, link, 1)
-            break
+    found = PageScan(text, lower, microdata="itemscope" in lower)
+    hidden: list[tuple[int, int]] = []
+    open_until = 0  # the end of the svg / noscript element the pass is in (still tokenized)
+    pos = 0
+    while (token := _TOKEN.search(lower, pos)) is not None:
+        start = token.start()
+        name = token.group(1)
+        if name is None:  # a comment; "<!-->" and "<!--->" are whole (empty) comments
+            if lower.startswith(">", start + 4):
+                end = start + 5
+            elif lower.startswith("->", start + 4):
+                end = start + 6
+            else:
+                closing = _COMMENT_END.search(lower, start + 4)
+                end = closing.end() if closing else len(lower)
+            hidden.append((start, end))
+            pos = end
+            continue
+        rest = _TAG_REST.match(lower, token.end() - 1)
+        tag_end = rest.end() if rest else len(lower)
+        if name == "body":
+            if not found.body:
+                found.body = start
+        elif name in _RAW:  # content up to the closing tag, whatever it holds
+            close = lower.find(_RAW[name], tag_end)
+            close = len(lower) if close < 0 else close
+            if name == "script" and _JSONLD_TYPE.match(lower, token.end() - 1):
+                found.jsonld.append(text[tag_end:close])
+            if name in _HIDDEN:
+                hidden.append((start, close))
+            pos = close + 1
+            continue
+        elif name in _CLOSERS:  # hidden, but its content is still markup
+            if start >= open_until:
+                close = lower.find(_CLOSERS[name], tag_end)
+                open_until = len(lower) if close < 0 else close
+                hidden.append((start, open_until))
+        elif name == "meta":
+            tag = lower[start:tag_end]
+            if "og:" in tag or "product:" in tag:
+                found.metas.append(start)
+        elif found.canonical is None and "canonical" in lower[start:tag_end]:
+            link = _CANONICAL.match(lower, start)
+            if link is not None:
+                found.canonical = _value(text, link, 1)
+        pos = tag_end
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(span for span in hidden if span[1] > found.body):
+        if merged and begin <= merged[-1][1]:  # inside (or touching) the previous part
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    found.hidden = merged
     return found
 
 
@@ -123,23 +194,29 @@ def _value(text: str, match: re.Match[str], first: int) -> str:
         start, end = match.span(group)
         if start >= 0:
             value = text[start:end]
-            return html.unescape(value) if "&" in value else value
+            return unescape_attribute(value) if "&" in value else value
     return ""
 
 
-def _comments(lower: str) -> list[tuple[int, int]]:
-    spans = []
-    at = lower.find("<!--")
-    while at >= 0:
-        end = lower.find("-->", at + 4)
-        end = len(lower) if end < 0 else end + 3
-        spans.append((at, end))
-        at = lower.find("<!--", end)
-    return spans
+_REFERENCE = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
 
 
-def _commented(at: int, comments: list[tuple[int, int]]) -> bool:
-    return any(start <= at < end for start, end in comments)
+def unescape_attribute(value: str) -> str:
+    """Character references decoded as in an attribute value: a named reference without its
+    ";" is left alone when a letter, digit or "=" follows its name ("?id=7&currency=EUR" keeps
+    "&curren"), where ``html.unescape`` (text rules) would decode it."""
+
+    def decode(match: re.Match[str]) -> str:
+        ref = match.group(0)
+        if ref[1] == "#":
+            return html.unescape(ref)
+        name = ref[1:]
+        if name in html.entities.html5 and (
+                name.endswith(";") or value[match.end():match.end() + 1] != "="):
+            return html.entities.html5[name]
+        return ref  # a longer word ("&currency") or followed by "=": not a reference
+
+    return _REFERENCE.sub(decode, value)
 
 
 def opengraph(meta: dict[str, str]) -> dict[str, Any]:

@@ -159,9 +159,16 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
             "category": _first(props.get("category")),
             "rating": _first(rating.get("ratingValue")),
             "review_count": _first(rating.get("reviewCount") or rating.get("ratingCount")),
-            "image": _first(props.get("image")),
+            "image": _image(_first(props.get("image"))),
         })
     return products
+
+
+def _image(value: Any) -> Any:
+    """An image given as a URL, or as an ImageObject item (its url or contentUrl)."""
+    if isinstance(value, dict):
+        return value.get("url") or value.get("contentUrl")
+    return value
 
 
 class _Microdata:
@@ -216,7 +223,7 @@ class _Microdata:
 _READ = frozenset({"name", "url", "price", "lowPrice", "priceCurrency", "availability", "sku",
                    "gtin13", "gtin", "gtin14", "gtin12", "gtin8", "brand", "category",
                    "aggregateRating", "ratingValue", "reviewCount", "ratingCount", "image",
-                   "offers"})
+                   "contentUrl", "offers"})
 
 
 # Where an element without ``content`` keeps its property's value (else: its text).
