@@ -210,19 +210,21 @@ class LlmExtractor:
             async with self._gate:
                 self._gate.notify_all()
 
-    def _cached(self, content_hash: str, schema: str = SCHEMA_HASH) -> dict[str, Any] | None:
+    def _cached(self, content_hash: str, schema: str = SCHEMA_HASH,
+                model: str | None = None) -> dict[str, Any] | None:
         row = self.store.execute(
             "SELECT answer FROM llm_cache WHERE content_hash = ? AND schema_hash = ? AND model = ?",
-            (content_hash, schema, self.cfg.model)).fetchone()
+            (content_hash, schema, model or self.cfg.model)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def _remember(self, content_hash: str, answer: dict[str, Any], tokens_in: int,
-                  tokens_out: int, cost: float, schema: str = SCHEMA_HASH) -> None:
+                  tokens_out: int, cost: float, schema: str = SCHEMA_HASH,
+                  model: str | None = None) -> None:
         self.store.execute(
             "INSERT OR REPLACE INTO llm_cache (content_hash, schema_hash, model, answer,"
             " input_tokens, output_tokens, cost_usd, created_at, run_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (content_hash, schema, self.cfg.model, json.dumps(answer), tokens_in,
+            (content_hash, schema, model or self.cfg.model, json.dumps(answer), tokens_in,
              tokens_out, cost, now_ts(), self.run_id))
 
     # -- learning a template's rules --------------------------------------------------------
@@ -267,9 +269,10 @@ class LlmExtractor:
                        PROPOSAL_HASH)
         return proposal, "proposed"
 
-    def _account(self, usage: Any, *, batch: bool = False) -> float:
+    def _account(self, usage: Any, *, batch: bool = False, model: str | None = None) -> float:
         tokens_in, tokens_out = int(usage.input_tokens), int(usage.output_tokens)
-        cost = (tokens_in * self._price_in + tokens_out * self._price_out) / 1e6
+        price_in, price_out = price_of(model) if model else (self._price_in, self._price_out)
+        cost = (tokens_in * price_in + tokens_out * price_out) / 1e6
         if batch:
             cost /= 2
         self.usage.calls += 1
@@ -369,19 +372,21 @@ class LlmExtractor:
         client = self._client()
         answers: dict[str, LlmAnswer] = {}
         retry: list[LlmRequest] = []
+        collected: set[str] = set()  # answers paid for in this run, though read from the cache
         try:
             # Batches a killed run left behind are collected first: their pages are then
             # answered from the cache instead of being paid for again.
-            for batch_id, in self.store.execute(
-                    "SELECT batch_id FROM llm_batches WHERE status = 'submitted' AND model = ?"
-                    " ORDER BY submitted_at", (self.cfg.model,)).fetchall():
-                logger.info("collecting LLM batch {} submitted by an earlier run", batch_id)
-                await self._collect(client, batch_id)
+            for row in self.store.execute(
+                    "SELECT batch_id, model, schema_hash FROM llm_batches"
+                    " WHERE status = 'submitted' ORDER BY submitted_at").fetchall():
+                logger.info("collecting LLM batch {} submitted by an earlier run", row[0])
+                collected.update(await self._collect(client, row[0], row[1], row[2]))
             todo: dict[str, LlmRequest] = {}
             for request in requests:
                 cached = self._cached(request.content_hash)
                 if cached is not None:
-                    self.usage.cache_hits += 1
+                    if request.content_hash not in collected:
+                        self.usage.cache_hits += 1
                     answers[request.content_hash] = to_answer(
                         LlmProduct.model_validate(cached), request.url)
                     continue
@@ -399,18 +404,19 @@ class LlmExtractor:
                     {"custom_id": content_hash, "params": self._params(r)}
                     for content_hash, r in todo.items()])
                 self.store.execute(
-                    "INSERT INTO llm_batches (batch_id, model, pages, status, submitted_at,"
-                    " run_id) VALUES (?, ?, ?, 'submitted', ?, ?)",
-                    (batch.id, self.cfg.model, json.dumps({h: r.url for h, r in todo.items()}),
-                     now_ts(), self.run_id))
+                    "INSERT INTO llm_batches (batch_id, model, schema_hash, pages, status,"
+                    " submitted_at, run_id) VALUES (?, ?, ?, ?, 'submitted', ?, ?)",
+                    (batch.id, self.cfg.model, SCHEMA_HASH,
+                     json.dumps({h: r.url for h, r in todo.items()}), now_ts(), self.run_id))
                 logger.info("submitted LLM batch {} with {} pages", batch.id, len(todo))
-                read = await self._collect(client, batch.id)
+                await self._collect(client, batch.id, self.cfg.model, SCHEMA_HASH)
                 for content_hash, request in todo.items():
-                    product = read.get(content_hash)
-                    if product is None:
+                    cached = self._cached(content_hash)
+                    if cached is None:
                         retry.append(request)  # failed or invalid: a direct call below
                     else:
-                        answers[content_hash] = to_answer(product, request.url)
+                        answers[content_hash] = to_answer(LlmProduct.model_validate(cached),
+                                                          request.url)
         finally:
             await client.close()
             self._reserved = 0.0
@@ -418,27 +424,41 @@ class LlmExtractor:
             answers.update(await self._extract_many(retry))
         return answers
 
-    async def _collect(self, client: Any, batch_id: str) -> dict[str, LlmProduct]:
-        """Wait for a batch to end, cache its valid answers (its cost counts in this run) and
-        mark it collected; the valid answers by content hash (the items' custom_id)."""
-        batch = await client.messages.batches.retrieve(batch_id)
-        while batch.processing_status != "ended":
-            await asyncio.sleep(self.cfg.batch_poll_s)
+    async def _collect(self, client: Any, batch_id: str, model: str, schema: str) -> set[str]:
+        """Wait for a batch to end and cache its valid answers (their cost counts in this
+        run, once: answers already cached by a run killed while collecting are skipped); the
+        content hashes answered. A batch the provider cannot return any more (expired,
+        deleted) is marked failed with the reason, and its pages are asked again."""
+        read: set[str] = set()
+        try:
             batch = await client.messages.batches.retrieve(batch_id)
-        read: dict[str, LlmProduct] = {}
-        async for entry in await client.messages.batches.results(batch_id):
-            if entry.result.type != "succeeded":
-                continue
-            message = entry.result.message
-            cost = self._account(message.usage, batch=True)
-            tool = next((b for b in message.content if b.type == "tool_use"), None)
-            try:
-                product = LlmProduct.model_validate(dict(tool.input) if tool else {})
-            except ValidationError:
-                continue
-            self._remember(entry.custom_id, product.model_dump(), message.usage.input_tokens,
-                           message.usage.output_tokens, cost)
-            read[entry.custom_id] = product
+            while batch.processing_status != "ended":
+                await asyncio.sleep(self.cfg.batch_poll_s)
+                batch = await client.messages.batches.retrieve(batch_id)
+            async for entry in await client.messages.batches.results(batch_id):
+                if entry.result.type != "succeeded":
+                    continue
+                if self._cached(entry.custom_id, schema, model) is not None:
+                    read.add(entry.custom_id)
+                    continue
+                message = entry.result.message
+                cost = self._account(message.usage, batch=True, model=model)
+                tool = next((b for b in message.content if b.type == "tool_use"), None)
+                try:
+                    product = LlmProduct.model_validate(dict(tool.input) if tool else {})
+                except ValidationError:
+                    continue
+                self._remember(entry.custom_id, product.model_dump(),
+                               message.usage.input_tokens, message.usage.output_tokens, cost,
+                               schema, model)
+                read.add(entry.custom_id)
+        except Exception as exc:  # the SDK's APIError family after its own retries
+            logger.bind(batch=batch_id).warning("LLM batch {} cannot be collected: {}",
+                                                batch_id, _describe(exc))
+            self.store.execute("UPDATE llm_batches SET status = 'failed', error = ?,"
+                               " collected_at = ? WHERE batch_id = ?",
+                               (_describe(exc)[:500], now_ts(), batch_id))
+            return read
         self.store.execute("UPDATE llm_batches SET status = 'collected', collected_at = ?"
                            " WHERE batch_id = ?", (now_ts(), batch_id))
         return read
