@@ -238,3 +238,29 @@ def test_lanes_fixtures_are_read_right() -> None:
     assert read("noprice2.html")["price"] == 19.99
     # a microdata image given as an ImageObject
     assert read("md.html")["image"] == "https://shop.example/img/a.jpg"
+
+
+def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from voidx.extract import workers
+
+    real = workers.extract_page
+
+    def fragile(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/crash"):
+            os._exit(9)  # as a segfault in a parser or the OOM killer would end it
+        return real(body, url, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "extract_page", fragile)  # forked workers inherit it
+    html = page("InStock", "In stock").encode()
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
+    pages[130] = (html, "https://shop.example/p/crash", None, None)
+    with ExtractorPool({}, 2, backlog=len(pages)) as pool:
+        rows = [row for chunk in pool.read(pages) for row in chunk]
+    assert len(rows) == len(pages)
+    assert rows[130][0] == "quarantined" and "worker process died" in (rows[130][4] or "")
+    assert sum(row[0] == "ok" for row in rows) == len(pages) - 1
+    assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"

@@ -33,7 +33,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
 def _join(base: str, url: str) -> str:
     """``urljoin``, with a shortcut for the path-absolute links most pages use ("/p/1")."""
     if url.startswith("/") and not url.startswith("//") and base.startswith(
-            ("http://", "https://")):
+            ("http://", "https://")) and not any(c in url for c in "\t\n\r\\"):
         end = base.find("/", base.find("//") + 2)
         cut = min((i for i in (end, base.find("?", base.find("//") + 2),
                                base.find("#", base.find("//") + 2)) if i >= 0), default=-1)

@@ -78,6 +78,7 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     with_llm = llm.available and any(s.llm != "never" for s in config.sources)
     backlog = 0 if with_llm else pending_count(store, run.id if reextract else None)
     with ExtractorPool(sources, workers, backlog) as pool:
+        used = pool.workers
         while True:
             batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
             if not batch:
@@ -98,7 +99,7 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
                 _store(store, run, batch[done:done + len(rows)], rows, counts, by_method)
                 done += len(rows)
     elapsed = time.perf_counter() - started
-    summary = {**counts, "by_method": by_method, **llm.usage.as_counters(), "workers": workers,
+    summary = {**counts, "by_method": by_method, **llm.usage.as_counters(), "workers": used,
                "elapsed_s": round(elapsed, 3),
                "pages_per_s": round(counts["pages"] / elapsed, 1) if elapsed > 0 else 0.0}
     run.counters.update({k: v for k, v in summary.items() if k != "by_method"})

@@ -19,8 +19,10 @@ import os
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
 from loguru import logger
@@ -57,8 +59,10 @@ def extract_one(body: bytes | None, url: str, source: SourceConfig | None,
         return extract_page(body, url, source, charset=charset)
     except Exception as exc:
         logger.bind(url=url).exception("extracting {} failed", url)
-        return Extraction("quarantined",
-                          reason=f"extractor error: {type(exc).__name__}: {exc}"[:500])
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Extraction("quarantined", reason=(
+            f"extractor error: {type(exc).__name__}: {exc} "
+            f"(at {os.path.basename(where.filename)}:{where.lineno})")[:500])
 
 
 def as_row(result: Extraction) -> Row:
@@ -130,16 +134,43 @@ class ExtractorPool:
             for start in range(0, len(pages), CHUNK):
                 yield _read(pages[start:start + CHUNK], self.sources)
             return
+        chunks = [list(pages[start:start + CHUNK]) for start in range(0, len(pages), CHUNK)]
         pool = self._ensure_pool()
-        futures: list[Future[list[Row]]] = [
-            pool.submit(_read, list(pages[start:start + CHUNK]))
-            for start in range(0, len(pages), CHUNK)]
+        futures: list[Future[list[Row]]] = [pool.submit(_read, chunk) for chunk in chunks]
         try:
-            for future in futures:
-                yield future.result()
+            for index, chunk in enumerate(chunks):
+                try:
+                    rows = futures[index].result()
+                except BrokenProcessPool:
+                    # A worker died (a crash in a parser, the OOM killer): read this chunk
+                    # page by page in a new pool to find the page, then go on.
+                    rows = self._isolate(chunk)
+                    pool = self._ensure_pool()
+                    for later in range(index + 1, len(chunks)):
+                        futures[later] = pool.submit(_read, chunks[later])
+                yield rows
         finally:
             for future in futures:
                 future.cancel()
+
+    def _isolate(self, chunk: list[Page]) -> list[Row]:
+        rows = []
+        self._restart()
+        for page in chunk:
+            try:
+                rows.extend(self._ensure_pool().submit(_read, [page]).result())
+            except BrokenProcessPool:
+                self._restart()
+                logger.bind(url=page[1]).error("the extractor's process died reading {}",
+                                               page[1])
+                rows.append(("quarantined", None, None, "{}",
+                             "extractor crashed: its worker process died reading this page"))
+        return rows
+
+    def _restart(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
