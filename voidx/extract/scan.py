@@ -37,8 +37,7 @@ OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amou
                      "og:price:currency", "og:availability"})
 # What the one pass over the page stops at: comments, elements whose content is not markup
 # (raw text, RCDATA, inert templates), parts a shopper cannot see, and the tags it reads.
-_TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|meta|link|"
-                    r"body)[\s/>])")
+_TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
 _TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _RAW = {"script": "</script", "style": "</style", "textarea": "</textarea", "title": "</title",
         "template": "</template"}
@@ -57,7 +56,7 @@ class PageScan:
     microdata: bool = False  # an itemscope somewhere: the DOM is needed to read it
     body: int = 0  # where <body starts (0 if it does not)
     hidden: list[tuple[int, int]] = field(default_factory=list)  # of the body, in page order
-    metas: list[int] = field(default_factory=list)  # where og:/product: meta tags start
+    opaque: list[tuple[int, int]] = field(default_factory=list)  # no tags in there
     _meta: dict[str, str] | None = None
 
     @property
@@ -66,12 +65,10 @@ class PageScan:
         schema.org data is complete do not need them."""
         if self._meta is None:
             self._meta = {}
-            for at in self.metas:
-                meta = _META.match(self.lower, at)
-                if meta is None:
-                    continue
+            for meta in _META.finditer(self.lower):
                 key = meta.group(1)
-                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")):
+                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
+                        and not _inside(meta.start(), self.opaque):
                     self._meta[key] = _value(self.text, meta, 2)
         return self._meta
 
@@ -126,13 +123,16 @@ class PageScan:
 
 
 def scan(text: str) -> PageScan:
-    """The page's self-description, found in one pass over a lower-cased copy at the same
-    offsets."""
+    """The page's self-description, found on a lower-cased copy at the same offsets: one
+    pass over the few elements whose content is not markup (comments, scripts, styles,
+    titles, text areas, templates) and the parts a shopper cannot see, then the meta and link
+    tags outside them."""
     lower = text.lower()
     if len(lower) != len(text):  # a few non-ASCII capitals lower-case to two characters
         lower = text.translate(_ASCII_LOWER)
     found = PageScan(text, lower, microdata="itemscope" in lower)
     hidden: list[tuple[int, int]] = []
+    opaque: list[tuple[int, int]] = []  # where a "<meta" or "<link" is not a tag
     open_until = 0  # the end of the svg / noscript element the pass is in (still tokenized)
     pos = 0
     while (token := _TOKEN.search(lower, pos)) is not None:
@@ -147,36 +147,34 @@ def scan(text: str) -> PageScan:
                 closing = _COMMENT_END.search(lower, start + 4)
                 end = closing.end() if closing else len(lower)
             hidden.append((start, end))
+            opaque.append((start, end))
             pos = end
-            continue
-        rest = _TAG_REST.match(lower, token.end() - 1)
-        tag_end = rest.end() if rest else len(lower)
-        if name == "body":
-            if not found.body:
-                found.body = start
+        elif name == "body":
+            found.body = found.body or start
+            pos = token.end()
         elif name in _RAW:  # content up to the closing tag, whatever it holds
-            close = lower.find(_RAW[name], tag_end)
+            close = lower.find(_RAW[name], token.end())
             close = len(lower) if close < 0 else close
-            if name == "script" and _JSONLD_TYPE.match(lower, token.end() - 1):
-                found.jsonld.append(text[tag_end:close])
+            if name == "script" and "ld+json" in lower[start:lower.find(">", start)] \
+                    and _JSONLD_TYPE.match(lower, token.end() - 1):
+                rest = _TAG_REST.match(lower, token.end() - 1)
+                if rest is not None and rest.end() <= close:
+                    found.jsonld.append(text[rest.end():close])
             if name in _HIDDEN:
                 hidden.append((start, close))
+            opaque.append((start, close))
             pos = close + 1
-            continue
-        elif name in _CLOSERS:  # hidden, but its content is still markup
+        else:  # svg, noscript: hidden, but their content is still markup
             if start >= open_until:
-                close = lower.find(_CLOSERS[name], tag_end)
+                close = lower.find(_CLOSERS[name], token.end())
                 open_until = len(lower) if close < 0 else close
                 hidden.append((start, open_until))
-        elif name == "meta":
-            tag = lower[start:tag_end]
-            if "og:" in tag or "product:" in tag:
-                found.metas.append(start)
-        elif found.canonical is None and "canonical" in lower[start:tag_end]:
-            link = _CANONICAL.match(lower, start)
-            if link is not None:
-                found.canonical = _value(text, link, 1)
-        pos = tag_end
+            pos = token.end()
+    found.opaque = opaque
+    for link in _CANONICAL.finditer(lower):
+        if not _inside(link.start(), opaque):
+            found.canonical = _value(text, link, 1)
+            break
     merged: list[tuple[int, int]] = []
     for begin, end in sorted(span for span in hidden if span[1] > found.body):
         if merged and begin <= merged[-1][1]:  # inside (or touching) the previous part
@@ -185,6 +183,12 @@ def scan(text: str) -> PageScan:
             merged.append((begin, end))
     found.hidden = merged
     return found
+
+
+def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``at`` lies in one of ``spans`` (in page order, not overlapping)."""
+    i = bisect.bisect_right(spans, (at, 1 << 62)) - 1
+    return i >= 0 and spans[i][0] <= at < spans[i][1]
 
 
 def _value(text: str, match: re.Match[str], first: int) -> str:
