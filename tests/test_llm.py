@@ -284,6 +284,32 @@ def test_without_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     assert "needs an API key in the environment variable ANTHROPIC_API_KEY" in refused.stderr
 
 
+def killed_while_batch_runs(root: Path, fake: FakeAnthropic, n_pages: int) -> tuple[Cli, Path]:
+    """A project that crawled ``n_pages`` pages for Claude, then ran ``extract --llm-batch``
+    in its own process, killed -9 once its batch was submitted (the fake keeps the batch
+    running); the project's CLI and store."""
+    pages = {f"/u/{n}": unique_page(n) for n in range(1, n_pages + 1)}
+    with StaticSite(make_site(pages)) as site:
+        cli = project(root / "p", site, fake)
+        cli.ok("crawl")
+    project_dir = root / "p"
+    db = project_dir / ".voidx" / "voidx.db"
+    fake.batch_delay_polls = 10 ** 9
+    proc = voidx_process(project_dir, "--json", "extract", "--llm-batch")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with sqlite3.connect(db) as conn:
+            if conn.execute("SELECT COUNT(*) FROM llm_batches").fetchone()[0]:
+                break
+        time.sleep(0.02)
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(0.1)  # polling
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return cli, db
+
+
 def submitted(fake: FakeAnthropic) -> int:
     """Message Batches created on the fake."""
     return sum(r["method"] == "POST" and r["path"] == "/v1/messages/batches"
@@ -292,31 +318,14 @@ def submitted(fake: FakeAnthropic) -> int:
 
 def test_a_run_killed_while_its_batch_runs_collects_it_when_resumed(
         keyed: None, tmp_path: Path, fake: FakeAnthropic) -> None:
-    pages = {f"/u/{n}": unique_page(n) for n in range(1, 9)}
-    with StaticSite(make_site(pages)) as site:
-        cli = project(tmp_path / "p", site, fake)
-        cli.ok("crawl")
-        db = tmp_path / "p" / ".voidx" / "voidx.db"
-        fake.batch_delay_polls = 10 ** 9  # the batch does not end while the first run waits
-        proc = voidx_process(tmp_path / "p", "--json", "extract", "--llm-batch")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT COUNT(*) FROM llm_batches").fetchone()[0]:
-                    break
-            time.sleep(0.02)
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)  # polling
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert proc.returncode == -signal.SIGKILL
-        assert submitted(fake) == 1 and fake.batch_items == 0 and fake.message_calls == 0
-        with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT status FROM llm_batches").fetchall() == [("submitted",)]
-            assert conn.execute("SELECT COUNT(*) FROM extractions").fetchone()[0] == 0
+    cli, db = killed_while_batch_runs(tmp_path, fake, 8)
+    assert submitted(fake) == 1 and fake.batch_items == 0 and fake.message_calls == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM llm_batches").fetchall() == [("submitted",)]
+        assert conn.execute("SELECT COUNT(*) FROM extractions").fetchone()[0] == 0
 
-        fake.batch_delay_polls = 0  # it has ended by now
-        summary = cli.ok("extract", "--llm-batch")
+    fake.batch_delay_polls = 0  # it has ended by now
+    summary = cli.ok("extract", "--llm-batch")
     # The batch already paid for is collected, not submitted again.
     assert submitted(fake) == 1 and fake.batch_items == 8 and fake.message_calls == 0
     assert summary["by_method"] == {"llm": 8}
@@ -328,24 +337,10 @@ def test_a_run_killed_while_its_batch_runs_collects_it_when_resumed(
 
 def test_a_batch_the_provider_lost_is_marked_failed_and_asked_again(
         keyed: None, tmp_path: Path, fake: FakeAnthropic) -> None:
-    pages = {f"/u/{n}": unique_page(n) for n in range(1, 5)}
-    with StaticSite(make_site(pages)) as site:
-        cli = project(tmp_path / "p", site, fake)
-        cli.ok("crawl")
-        db = tmp_path / "p" / ".voidx" / "voidx.db"
-        fake.batch_delay_polls = 10 ** 9
-        proc = voidx_process(tmp_path / "p", "--json", "extract", "--llm-batch")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT COUNT(*) FROM llm_batches").fetchone()[0]:
-                    break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        fake._batches.clear()  # expired or deleted at the provider: retrieve answers 404
-        fake.batch_delay_polls = 0
-        summary = cli.ok("extract", "--llm-batch")
+    cli, db = killed_while_batch_runs(tmp_path, fake, 4)
+    fake._batches.clear()  # expired or deleted at the provider: retrieve answers 404
+    fake.batch_delay_polls = 0
+    summary = cli.ok("extract", "--llm-batch")
     assert summary["by_method"] == {"llm": 4} and submitted(fake) == 2
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT status, error FROM llm_batches ORDER BY submitted_at"
