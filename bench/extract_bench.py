@@ -110,8 +110,8 @@ def voidx_pool() -> Batch:
 
     def run(pages: list[Page]) -> tuple[list[Any], list[str]]:
         with ExtractorPool(sources, default_workers(), backlog=len(pages)) as pool:
-            rows = [row for chunk in pool.read([(p.body, p.url, "shop", None) for p in pages])
-                    for row in chunk]
+            rows = [row for _, chunk in pool.read((None, (p.body, p.url, "shop", None))
+                                                  for p in pages) for row in chunk]
         # (status, method, record JSON, provenance JSON, reason), as the stage stores them
         errors = [f"{p.url}: {row[4]}" for p, row in zip(pages, rows, strict=True)
                   if (row[4] or "").startswith("extractor error")]

@@ -148,11 +148,14 @@ def test_pool_reads_what_one_process_reads() -> None:
                                     selectors=DEMO_SELECTORS)}
     with ExtractorPool(sources, 2, backlog=len(pages)) as pool:
         assert pool.workers == 2
-        pooled = [row for chunk in pool.read(pages) for row in chunk]
+        tagged = [(n, page) for n, page in enumerate(pages)]
+        read = list(pool.read(tagged))
+        pooled = [row for _, chunk in read for row in chunk]
+        assert [tag for tags, _ in read for tag in tags] == list(range(len(pages)))
         assert pool._pool is not None  # the pages really went to worker processes
     with ExtractorPool(sources, 2, backlog=POOL_MIN_PAGES - 1) as small:
         assert small.workers == 1  # a small backlog is read in this process
-        local = [row for chunk in small.read(pages) for row in chunk]
+        local = [row for _, chunk in small.read(tagged) for row in chunk]
     assert pooled == local
     assert len(pooled) == len(pages)
     assert pooled[-1][0] == "quarantined" and pooled[-1][4] == "page body missing from the store"
@@ -259,7 +262,7 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
     pages[130] = (html, "https://shop.example/p/crash", None, None)
     with ExtractorPool({}, 2, backlog=len(pages)) as pool:
-        rows = [row for chunk in pool.read(pages) for row in chunk]
+        rows = [row for _, chunk in pool.read((None, page) for page in pages) for row in chunk]
     assert len(rows) == len(pages)
     assert rows[130][0] == "quarantined" and "worker process died" in (rows[130][4] or "")
     assert sum(row[0] == "ok" for row in rows) == len(pages) - 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from loguru import logger
@@ -40,14 +41,32 @@ _PENDING = (
     "        OR (? IS NOT NULL AND e.run_id < ?))")
 
 
-def pending_pages(store: Store, limit: int, reextract_before: int | None = None
-                  ) -> list[dict[str, Any]]:
-    """(url, content_hash, source) pairs that were fetched but not extracted by this version."""
+def pending_pages(store: Store, limit: int, reextract_before: int | None = None,
+                  after: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """(url, content_hash, source, charset) of fetched pages not extracted by this version,
+    in (url, content_hash) order, after the key ``after``."""
     return store.query(
         "SELECT f.url, f.content_hash, MIN(f.source) AS source, MAX(f.charset) AS charset"
-        + _PENDING
-        + " GROUP BY f.url, f.content_hash LIMIT ?",
-        (EXTRACTOR_VERSION, reextract_before, reextract_before, limit))
+        + _PENDING + " AND (? IS NULL OR (f.url, f.content_hash) > (?, ?))"
+        " GROUP BY f.url, f.content_hash ORDER BY f.url, f.content_hash LIMIT ?",
+        (EXTRACTOR_VERSION, reextract_before, reextract_before, after and after[0],
+         after and after[0], after and after[1], limit))
+
+
+def _page(store: Store, pending: dict[str, Any]) -> Page:
+    return (load_body(store, pending["content_hash"]), pending["url"], pending["source"],
+            pending["charset"])
+
+
+def _backlog(store: Store, reextract_before: int | None
+             ) -> Iterator[tuple[dict[str, Any], Page]]:
+    """Every pending page, a batch of keys at a time (the keys after the last one read, so
+    pages in flight are not read again), its body loaded when it is reached."""
+    after: tuple[str, str] | None = None
+    while batch := pending_pages(store, BATCH_SIZE, reextract_before, after):
+        after = (batch[-1]["url"], batch[-1]["content_hash"])
+        for pending in batch:
+            yield pending, _page(store, pending)
 
 
 def pending_count(store: Store, reextract_before: int | None = None) -> int:
@@ -79,25 +98,20 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     backlog = 0 if with_llm else pending_count(store, run.id if reextract else None)
     with ExtractorPool(sources, workers, backlog) as pool:
         used = pool.workers
-        while True:
-            batch = pending_pages(store, BATCH_SIZE, run.id if reextract else None)
-            if not batch:
-                break
-            pages = [(load_body(store, p["content_hash"]), p["url"], p["source"], p["charset"])
-                     for p in batch]
-            if with_llm:
+        if with_llm:
+            while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
+                pages = [_page(store, p) for p in batch]
                 results = [extract_one(body, url, sources.get(name or ""), charset)
                            for body, url, name, charset in pages]
                 results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
                                     store)
                 _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
                 run.counters.update(llm.usage.as_counters())
-                continue
-            done = 0
-            # Chunks come back in page order while the workers read on: each is stored at once.
-            for rows in pool.read(pages):
-                _store(store, run, batch[done:done + len(rows)], rows, counts, by_method)
-                done += len(rows)
+        else:
+            # Chunks come back in page order while the workers read on: each is stored at
+            # once, and the next pages are fetched from the store as the workers need them.
+            for done, rows in pool.read(_backlog(store, run.id if reextract else None)):
+                _store(store, run, done, rows, counts, by_method)
     elapsed = time.perf_counter() - started
     summary = {**counts, "by_method": by_method, **llm.usage.as_counters(), "workers": used,
                "elapsed_s": round(elapsed, 3),

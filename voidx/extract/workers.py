@@ -13,6 +13,7 @@ calling process: starting the pool costs more than it saves below about a thousa
 from __future__ import annotations
 
 import ctypes
+import itertools
 import json
 import multiprocessing
 import os
@@ -20,10 +21,12 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
+from typing import TypeVar
 
 from loguru import logger
 
@@ -38,6 +41,8 @@ Row = tuple[str, str | None, str | None, str, str | None]
 
 POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
+IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits for
+T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _sources: dict[str, SourceConfig] = {}
 
@@ -100,6 +105,12 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="voidx-parent-watch", daemon=True).start()
 
 
+def _chunks(items: Iterable[tuple[T, Page]]) -> Iterator[list[tuple[T, Page]]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, CHUNK)):
+        yield chunk
+
+
 def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
     known = _sources if sources is None else sources
     return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
@@ -107,8 +118,8 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None)
 
 
 class ExtractorPool:
-    """``with ExtractorPool(sources, workers, backlog) as pool: pool.read(pages)``; with a
-    backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read in this process."""
+    """``with ExtractorPool(sources, workers, backlog) as pool: pool.read(tagged_pages)``;
+    with a backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read in this process."""
 
     def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int) -> None:
         self.sources = sources
@@ -127,31 +138,39 @@ class ExtractorPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def read(self, pages: Sequence[Page]) -> Iterator[list[Row]]:
-        """The pages' rows, chunk by chunk in page order, so the caller can store each chunk
-        while the workers read the next ones."""
+    def read(self, items: Iterable[tuple[T, Page]]) -> Iterator[tuple[list[T], list[Row]]]:
+        """Rows for a stream of (tag, page) items, chunk by chunk in the stream's order, each
+        with its items' tags: the caller stores a chunk while the workers read the next ones.
+        At most ``IN_FLIGHT`` chunks per worker are read ahead of the caller, so a backlog of
+        any size is held in memory a few chunks at a time."""
+        chunks = _chunks(items)
         if self.workers == 1:
-            for start in range(0, len(pages), CHUNK):
-                yield _read(pages[start:start + CHUNK], self.sources)
+            for chunk in chunks:
+                yield [tag for tag, _ in chunk], _read([page for _, page in chunk],
+                                                       self.sources)
             return
-        chunks = [list(pages[start:start + CHUNK]) for start in range(0, len(pages), CHUNK)]
-        pool = self._ensure_pool()
-        futures: list[Future[list[Row]]] = [pool.submit(_read, chunk) for chunk in chunks]
+        pending: deque[tuple[list[tuple[T, Page]], Future[list[Row]]]] = deque()
         try:
-            for index, chunk in enumerate(chunks):
+            for chunk in itertools.islice(chunks, IN_FLIGHT * self.workers):
+                pending.append((chunk, self._submit(chunk)))
+            while pending:
+                chunk, future = pending.popleft()
                 try:
-                    rows = futures[index].result()
+                    rows = future.result()
                 except BrokenProcessPool:
                     # A worker died (a crash in a parser, the OOM killer): read this chunk
                     # page by page in a new pool to find the page, then go on.
-                    rows = self._isolate(chunk)
-                    pool = self._ensure_pool()
-                    for later in range(index + 1, len(chunks)):
-                        futures[later] = pool.submit(_read, chunks[later])
-                yield rows
+                    rows = self._isolate([page for _, page in chunk])
+                    pending = deque((waiting, self._submit(waiting)) for waiting, _ in pending)
+                for following in itertools.islice(chunks, 1):
+                    pending.append((following, self._submit(following)))
+                yield [tag for tag, _ in chunk], rows
         finally:
-            for future in futures:
+            for _, future in pending:
                 future.cancel()
+
+    def _submit(self, chunk: list[tuple[T, Page]]) -> Future[list[Row]]:
+        return self._ensure_pool().submit(_read, [page for _, page in chunk])
 
     def _isolate(self, chunk: list[Page]) -> list[Row]:
         rows = []
