@@ -6,11 +6,14 @@ these searches together, so the extractor reads them here first and builds the D
 the pages that need it: microdata, the source's selector rules, or reading the page as a
 shopper sees it.
 
-The scan follows the HTML tokenizer where it matters for these elements: tag and attribute
-names are case-insensitive, comments are skipped as a whole (a script inside ``<!-- -->`` is
-not a script), a script's content runs to the first ``</script``, attribute values may be
-quoted either way or not at all and may hold ``>`` when quoted, and character references in
-values are decoded.
+The scan follows the HTML tokenizer where it matters for these elements. One pass finds the
+comments (``<!-->`` and ``--!>`` included) and the elements whose content is not markup —
+scripts (content up to the first ``</script``), styles, titles, text areas and inert
+templates — so that a ``<!--`` in a script is not a comment and a ``<meta>`` in a comment is
+not a tag; the same pass notes the body's parts a shopper cannot see (scripts, styles,
+templates, SVG, ``noscript``) for ``shown_at`` and ``shown_around``. Tag and attribute names
+are case-insensitive; attribute values may be quoted either way or not at all, may hold ``>``
+when quoted, and have their character references decoded as in an attribute.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _CANONICAL = re.compile(
 OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amount",
                      "og:price:currency", "og:availability"})
 # What the one pass over the page stops at: comments, elements whose content is not markup
-# (raw text, RCDATA, inert templates), parts a shopper cannot see, and the tags it reads.
+# (raw text, RCDATA, inert templates), parts a shopper cannot see, and where the body starts.
 _TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
 _TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _RAW = {"script": "</script", "style": "</style", "textarea": "</textarea", "title": "</title",

@@ -7,7 +7,8 @@ method, record and provenance as JSON, reason): strings cross the pipe several t
 than the objects they describe. Workers are forked from the caller where the platform allows
 (no interpreter start, nothing imported again; they never touch the caller's database
 connection and leave through ``os._exit``), else spawned. Small backlogs are read in the
-calling process: starting the pool costs more than it saves below about a thousand pages.
+calling process: below about a thousand pages the pool's start-up and pipes eat what it
+saves.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits f
 T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _sources: dict[str, SourceConfig] = {}
+_in_worker = False
 
 
 def default_workers() -> int:
@@ -63,7 +65,8 @@ def extract_one(body: bytes | None, url: str, source: SourceConfig | None,
     try:
         return extract_page(body, url, source, charset=charset)
     except Exception as exc:
-        logger.bind(url=url).exception("extracting {} failed", url)
+        if not _in_worker:  # a worker's caller logs the quarantined page with its reason
+            logger.bind(url=url).exception("extracting {} failed", url)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return Extraction("quarantined", reason=(
             f"extractor error: {type(exc).__name__}: {exc} "
@@ -77,9 +80,9 @@ def as_row(result: Extraction) -> Row:
 
 
 def _start(sources: dict[str, SourceConfig], parent: int) -> None:
-    global _sources
+    global _sources, _in_worker
     _sources = sources
-    logger.remove()  # the caller logs each quarantined page with its reason, once
+    _in_worker = True  # (not logger.remove(): a lock another thread held at fork would hang)
     # Ctrl-C reaches the whole process group: the caller stops the pool and saves its work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
