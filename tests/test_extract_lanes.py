@@ -207,12 +207,10 @@ EVERY_FIXTURE = sorted((Path(__file__).parent / "fixtures").rglob("*.html"))
 
 
 @pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_cheap_paths_read_what_the_full_reading_reads(path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cheap_paths_read_what_the_full_reading_reads(path: Path) -> None:
     url = "https://shop.example/p/widget"
     quick = extract_page(path.read_bytes(), url)
-    monkeypatch.setattr(extractor, "_plainly_shown", lambda *args: False)
-    full = extract_page(path.read_bytes(), url)
+    full = extract_page(path.read_bytes(), url, read_in_full=True)
     assert quick.status == full.status
     assert (quick.record and quick.record.model_dump(exclude={"method"})) == \
         (full.record and full.record.model_dump(exclude={"method"}))

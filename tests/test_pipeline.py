@@ -179,3 +179,25 @@ def test_serve_answers_in_the_envelope(cli: Cli, shop: DemoShopServer, project: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_explain_shows_every_candidate_even_for_pages_read_from_their_data(
+        cli: Cli, shop: DemoShopServer, catalog: Catalog) -> None:
+    cli.ok("crawl")
+    cli.ok("extract")
+    product = next(p for p in catalog.products if p.template == "jsonld" and not p.js_only
+                   and catalog.expected_record(p, 1)["price"] is not None)
+    url = f"{shop.url}/product/{product.slug}"
+    stored = cli.ok("query",
+                    f"SELECT record, provenance FROM extractions WHERE url = '{url}'")[0]
+    # The stage took this record straight from the page's data...
+    assert json.loads(stored["provenance"])["price"]["source"] == "jsonld"
+    explained = cli.ok("extract", "--explain", url)
+    record = json.loads(stored["record"])
+    # ...and --explain reads the page in full: the same values, with the page's own candidates
+    assert explained["record"]["price"] == record["price"] == \
+        catalog.expected_record(product, 1)["price"]
+    prices = [c for c in explained["candidates"] if c["field"] == "price"]
+    assert {c["source"] for c in prices} >= {"jsonld", "dom"}
+    assert any(c["source"] == "dom" and "related" in c["why"] for c in prices)
+    assert [c["value"] for c in prices if c["chosen"]] == [record["price"]]

@@ -44,8 +44,11 @@ class Extraction:
 
 
 def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None, *,
-                 status_code: int | None = None, charset: str | None = None) -> Extraction:
-    """``charset``: what the server's Content-Type declared for ``html`` bytes, if anything."""
+                 status_code: int | None = None, charset: str | None = None,
+                 read_in_full: bool = False) -> Extraction:
+    """``charset``: what the server's Content-Type declared for ``html`` bytes, if anything;
+    ``read_in_full``: read the page as a shopper sees it even when its data is plainly shown
+    (the same record, with every candidate: ``--explain``)."""
     text = decode_html(html, charset) if isinstance(html, bytes) else html
     page = scan(text)
     # Building the DOM costs more than everything else a page with complete JSON-LD needs:
@@ -55,7 +58,8 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     if _rules_needed(source, sources):
         tree = tree if tree is not None else LexborHTMLParser(text)
         _add_rules(sources, tree, source)
-    if not (source and source.prefer == "selectors") and _plainly_shown(page, sources):
+    if not read_in_full and not (source and source.prefer == "selectors") \
+            and _plainly_shown(page, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, page.canonical)

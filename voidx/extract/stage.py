@@ -307,7 +307,8 @@ def explain(store: Store, config: Config, url: str) -> dict[str, Any]:
     if body is None:
         raise UsageError(f"--explain: the body of {wanted} is missing from the store")
     source = next((s for s in config.sources if s.name == page["source"]), None)
-    result = extract_page(body, page["url"], source, charset=page["charset"])
+    result = extract_page(body, page["url"], source, charset=page["charset"],
+                          read_in_full=True)
     chosen = {name: value.get("value") for name, value in result.provenance.items()}
     return {
         "url": page["url"], "content_hash": page["content_hash"], "status": result.status,
