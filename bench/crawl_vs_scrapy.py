@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from _peer import FIELDS, SYMBOLS, first, is_product, name_of, walk
 from _shop import start_shop_process, stop
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ SPEED_TARGET = 3.0
 MEMORY_TARGET = 1.0
 ALLOW = (r"/category/", r"/product/")
 # The fields both sides must agree on, product by product.
-COMPARED = ("name", "price", "currency", "availability", "sku", "gtin", "brand")
 
 VOIDX_TOML = """\
 [crawl]
@@ -194,13 +194,11 @@ def scrapy_items(feed: Path) -> dict[str, dict[str, Any]]:
 
 
 _TRACKING = re.compile(r"^(utm_[a-z_]+|gclid|fbclid|msclkid)$", re.IGNORECASE)
-_PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel"}
 _AVAILABILITY = (
     (re.compile(r"pre-?order", re.IGNORECASE), "preorder"),
     (re.compile(r"out ?of ?stock|sold ?out", re.IGNORECASE), "out_of_stock"),
     (re.compile(r"in ?stock", re.IGNORECASE), "in_stock"),
 )
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 
 
 def strip_tracking(url: str) -> str:
@@ -216,27 +214,12 @@ def _text(selection: SelectorList[Selector]) -> str | None:
     return selection.xpath("normalize-space()").get() or None
 
 
-def _is_product(types: object) -> bool:
-    names = types if isinstance(types, list) else [types]
-    return any(str(n).rsplit("/", 1)[-1].lower() in _PRODUCT_TYPES for n in names if n)
 
 
-def _first(value: Any) -> Any:
-    return (value[0] if value else None) if isinstance(value, list) else value
 
 
-def _name(value: Any) -> Any:
-    value = _first(value)
-    return value.get("name") if isinstance(value, dict) else value
 
 
-def _walk(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _walk(item)
-    elif isinstance(data, dict):
-        yield data
-        yield from _walk(data.get("@graph"))
 
 
 def from_jsonld(response: Response) -> dict[str, Any]:
@@ -245,10 +228,10 @@ def from_jsonld(response: Response) -> dict[str, Any]:
             data = json.loads(text)
         except ValueError:
             continue
-        for node in _walk(data):
-            if not _is_product(node.get("@type")):
+        for node in walk(data):
+            if not is_product(node.get("@type")):
                 continue
-            offer = _first(node.get("offers"))
+            offer = first(node.get("offers"))
             offer = offer if isinstance(offer, dict) else {}
             rating = node.get("aggregateRating")
             rating = rating if isinstance(rating, dict) else {}
@@ -257,9 +240,9 @@ def from_jsonld(response: Response) -> dict[str, Any]:
                 "currency": offer.get("priceCurrency"),
                 "availability": offer.get("availability"),
                 "sku": node.get("sku"), "gtin": node.get("gtin13") or node.get("gtin"),
-                "brand": _name(node.get("brand")), "category": _name(node.get("category")),
+                "brand": name_of(node.get("brand")), "category": name_of(node.get("category")),
                 "rating": rating.get("ratingValue"), "review_count": rating.get("reviewCount"),
-                "image": _first(node.get("image")),
+                "image": first(node.get("image")),
             }
     return {}
 
@@ -285,7 +268,7 @@ def _itemprops(scope: Selector) -> dict[str, Any]:
 
 def from_microdata(response: Response) -> dict[str, Any]:
     for scope in response.xpath("//*[@itemscope][@itemtype]"):
-        if not _is_product((scope.attrib.get("itemtype") or "").split()):
+        if not is_product((scope.attrib.get("itemtype") or "").split()):
             continue
         props = _itemprops(scope)
         offer = props.get("offers")
@@ -296,7 +279,7 @@ def from_microdata(response: Response) -> dict[str, Any]:
             "name": props.get("name"), "price": offer.get("price") or props.get("price"),
             "currency": offer.get("priceCurrency"), "availability": offer.get("availability"),
             "sku": props.get("sku"), "gtin": props.get("gtin13") or props.get("gtin"),
-            "brand": _name(props.get("brand")), "category": props.get("category"),
+            "brand": name_of(props.get("brand")), "category": props.get("category"),
             "rating": rating.get("ratingValue"), "review_count": rating.get("reviewCount"),
             "image": props.get("image"),
         }
@@ -341,7 +324,7 @@ def extract_product(response: Response) -> dict[str, Any] | None:
         parsed = Price.fromstring(price)
         item["price"] = parsed.amount_float
         if not item.get("currency") and parsed.currency:
-            item["currency"] = _SYMBOLS.get(parsed.currency, parsed.currency)
+            item["currency"] = SYMBOLS.get(parsed.currency, parsed.currency)
     elif isinstance(price, int | float):
         item["price"] = float(price)
     if item.get("price") is None:
@@ -413,7 +396,7 @@ def compare(voidx: dict[str, dict[str, Any]], scrapy: dict[str, dict[str, Any]]
     mismatches: dict[str, int] = {}
     example: str | None = None
     for url in voidx.keys() & scrapy.keys():
-        for key in COMPARED:
+        for key in FIELDS:
             a, b = voidx[url].get(key), scrapy[url].get(key)
             if a != b:
                 mismatches[key] = mismatches.get(key, 0) + 1

@@ -24,15 +24,16 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _peer import FIELDS, SYMBOLS, first, is_product, name_of, walk
+
 SPEED_TARGET = 5.0
 DAY = 1
 HOST = "shop.test"
-FIELDS = ("name", "price", "currency", "availability", "sku", "gtin", "brand")
 PRICE_TOLERANCE = 0.005
 WARM_UP_PAGES = 100
 
@@ -146,8 +147,6 @@ def voidx_fields(record: Any) -> dict[str, Any] | None:
 
 # -- extruct + price-parser ------------------------------------------------------------------
 SYNTAXES = ["json-ld", "microdata", "opengraph"]
-_PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel"}
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 # schema.org URLs, OpenGraph words and page text, lower-cased with everything but letters gone.
 _AVAILABILITY = {
     "instock": "in_stock", "outofstock": "out_of_stock", "oos": "out_of_stock",
@@ -156,35 +155,20 @@ _AVAILABILITY = {
 _NOT_LETTERS = re.compile(r"[^a-z]")
 
 
-def _first(value: Any) -> Any:
-    return (value[0] if value else None) if isinstance(value, list) else value
 
 
-def _name(value: Any) -> Any:
-    value = _first(value)
-    return value.get("name") if isinstance(value, dict) else value
 
 
-def _is_product(types: Any) -> bool:
-    names = types if isinstance(types, list) else [types]
-    return any(str(n).rsplit("/", 1)[-1].lower() in _PRODUCT_TYPES for n in names if n)
 
 
-def _walk(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _walk(item)
-    elif isinstance(data, dict):
-        yield data
-        yield from _walk(data.get("@graph"))
 
 
 def _from_schema_org(items: list[Any]) -> dict[str, Any]:
     """JSON-LD and extruct's uniform microdata share one shape: the first Product's fields."""
-    for node in _walk(items):
-        if not _is_product(node.get("@type")):
+    for node in walk(items):
+        if not is_product(node.get("@type")):
             continue
-        offer = _first(node.get("offers"))
+        offer = first(node.get("offers"))
         offer = offer if isinstance(offer, dict) else {}
         return {
             "name": node.get("name"), "price": offer.get("price", node.get("price")),
@@ -192,7 +176,7 @@ def _from_schema_org(items: list[Any]) -> dict[str, Any]:
             "sku": node.get("sku"),
             "gtin": next((node[k] for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8")
                           if node.get(k)), None),
-            "brand": _name(node.get("brand")),
+            "brand": name_of(node.get("brand")),
         }
     return {}
 
@@ -264,7 +248,7 @@ def baseline_extractor(site_rules: bool = True) -> Extract:
         price = Price.fromstring(str(raw)) if raw is not None else None
         item["price"] = price.amount_float if price else None
         if not item.get("currency") and price and price.currency:
-            item["currency"] = _SYMBOLS.get(price.currency, price.currency)
+            item["currency"] = SYMBOLS.get(price.currency, price.currency)
         availability = _NOT_LETTERS.sub("", str(item.get("availability") or "")
                                         .rsplit("/", 1)[-1].lower())
         item["availability"] = _AVAILABILITY.get(availability, "unknown")

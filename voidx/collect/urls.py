@@ -34,9 +34,9 @@ def _join(base: str, url: str) -> str:
     """``urljoin``, with a shortcut for the path-absolute links most pages use ("/p/1")."""
     if url.startswith("/") and not url.startswith("//") and base.startswith(
             ("http://", "https://")) and not any(c in url for c in "\t\n\r\\"):
-        end = base.find("/", base.find("//") + 2)
-        cut = min((i for i in (end, base.find("?", base.find("//") + 2),
-                               base.find("#", base.find("//") + 2)) if i >= 0), default=-1)
+        host = base.find("//") + 2
+        cut = min((i for i in (base.find("/", host), base.find("?", host), base.find("#", host))
+                   if i >= 0), default=-1)
         return (base[:cut] if cut >= 0 else base) + url
     return urljoin(base, url)
 
@@ -47,8 +47,7 @@ _PLAIN = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?::\d+)?/[A-Za-z0-9/_.,~-]*")
 @lru_cache(maxsize=131_072)
 def _canonical_absolute(url: str) -> str | None:
     # Cached: the same navigation links recur on every page of a site.
-    if _PLAIN.fullmatch(url) and "/." not in url and not url.endswith(
-            (":80/", ":443/")) and ":80/" not in url and ":443/" not in url:
+    if _PLAIN.fullmatch(url) and "/." not in url and ":80/" not in url and ":443/" not in url:
         return url  # already canonical: lower-case host, a plain path, no query or fragment
     try:
         parts = urlsplit(url)

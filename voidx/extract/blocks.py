@@ -11,7 +11,6 @@ from html import unescape
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import select, select_first
-from voidx.extract.pagetext import shown_html
 
 # Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
 CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
@@ -46,6 +45,17 @@ LOGIN = re.compile(r"sign in|log ?in|anmelden|se connecter|iniciar sesi|accedi|i
 JS_SHELL = re.compile(r"enable javascript|javascript (?:is )?(?:required|disabled)|"
                       r"requires javascript|need to enable javascript|activate javascript|"
                       r"javascript aktivieren|activer javascript", re.I)
+
+
+HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+
+
+def shown_html(html: str) -> str:
+    """The body of a page without scripts, styles, templates or comments (one regex pass)."""
+    body = html.find("<body")
+    if body < 0:
+        body = html.lower().find("<body")
+    return HIDDEN.sub(" ", html[body:] if body >= 0 else html)
 
 
 def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,

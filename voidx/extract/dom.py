@@ -432,7 +432,9 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
             "finalPrice", "final_price"):
         c.score += 2
         c.reasons.append("marked up as the offer price")
-    label, context = _label(node).lower(), _context(node).lower()
+    label = _label(node)
+    context = _context(node, label).lower()
+    label = label.lower()
     if STRUCK_TEXT.search(label):
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
@@ -478,10 +480,10 @@ def _label(node: LexborNode) -> str:
     return " ".join(parts)[:200]
 
 
-def _context(node: LexborNode) -> str:
-    """The words a price stands in: its label, its own text and what follows it ("/ month",
-    "/ 100 ml", "with Klarna") — not the texts of its neighbours."""
-    parts = [_label(node)]
+def _context(node: LexborNode, label: str) -> str:
+    """The words a price stands in: its ``label``, its own text and what follows it
+    ("/ month", "/ 100 ml", "with Klarna") — not the texts of its neighbours."""
+    parts = [label]
     current: LexborNode | None = node
     for _ in range(2):
         if current is None:

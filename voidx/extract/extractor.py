@@ -55,9 +55,12 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     # it is built for microdata and rules, or below to read the page itself.
     tree = LexborHTMLParser(text) if page.microdata else None
     sources = _structured_sources(page, url, tree)
-    if _rules_needed(source, sources):
+    rules = _rules_to_run(source, sources)
+    if rules:
         tree = tree if tree is not None else LexborHTMLParser(text)
-        _add_rules(sources, tree, source)
+        selected = apply_rules(tree, rules)
+        if selected:
+            sources["selectors"] = selected
     if not read_in_full and not (source and source.prefer == "selectors") \
             and _plainly_shown(page, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
@@ -183,34 +186,17 @@ def _with_opengraph(sources: dict[str, dict[str, Any]], page: PageScan, *,
     return {name: sources[name] for name in _ORDER if name in sources}
 
 
-def _add_rules(sources: dict[str, dict[str, Any]], tree: LexborHTMLParser,
-               source: SourceConfig | None) -> None:
-    """The source's selector rules: all of them with ``prefer = "selectors"``, else only
-    those for fields the page's structured data lacks."""
+def _rules_to_run(source: SourceConfig | None, sources: dict[str, dict[str, Any]]
+                  ) -> dict[str, Any]:
+    """The source's selector rules to run: all of them with ``prefer = "selectors"``, else
+    those for fields the page's structured data lacks (none: the DOM may not be needed)."""
     if source is None or not source.selectors:
-        return
-    rules = source.selectors
-    if source.prefer != "selectors":
-        filled = _filled(sources)
-        rules = {k: v for k, v in rules.items() if k not in filled}
-    selected = apply_rules(tree, rules)
-    if selected:
-        sources["selectors"] = selected
-
-
-def _filled(sources: dict[str, dict[str, Any]]) -> set[str]:
-    return {k for values in sources.values() for k, v in values.items()
-            if v not in (None, "", [])}
-
-
-def _rules_needed(source: SourceConfig | None, sources: dict[str, dict[str, Any]]) -> bool:
-    """Whether the source's selector rules would fill a field the structured data lacks."""
-    if source is None or not source.selectors:
-        return False
+        return {}
     if source.prefer == "selectors":
-        return True
-    filled = _filled(sources)
-    return any(key not in filled for key in source.selectors)
+        return source.selectors
+    filled = {k for values in sources.values() for k, v in values.items()
+              if v not in (None, "", [])}
+    return {k: v for k, v in source.selectors.items() if k not in filled}
 
 
 def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found],
@@ -273,12 +259,15 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     if amount is None:
         return _shows_no_price(page, sources, main)
     at = _shown_price_at(page, amount)
-    if at < 0:
-        return False
-    # Around the product's price (the buy box), up to where other products begin.
+    return at >= 0 and _quiet_around(page, at, sources)
+
+
+def _quiet_around(page: PageScan, at: int, sources: dict[str, dict[str, Any]]) -> bool:
+    """No sign of a sale, a regular price or a stock message other than the data's own
+    around offset ``at`` (the buy box), up to where other products begin."""
     contradiction = _CONTRADICTIONS[_declared_availability(sources)]
     if contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER)) is None:
-        return True
+        return True  # (cutting at other products is only needed when something was found)
     return contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
                                                   _OTHER_PRODUCTS)) is None
 
@@ -293,11 +282,7 @@ def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],
         return False
     sku = (clean_text(main.get("sku")) or "").lower()
     at = page.shown_at(sku) if len(sku) >= 3 else -1
-    if at < 0:
-        return False
-    contradiction = _CONTRADICTIONS[_declared_availability(sources)]
-    if contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
-                                              _OTHER_PRODUCTS)):
+    if at < 0 or not _quiet_around(page, at, sources):
         return False
     shown = page.shown_around(at, at - page.body, WINDOW_AFTER, _OTHER_PRODUCTS, original=True)
     return find_money(_TAG.sub(" ", shown)) is None

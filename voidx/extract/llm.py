@@ -133,8 +133,12 @@ class LlmRequest:
     text: str = field(init=False, default="")
 
 
+# Longest prefix first: "claude-sonnet-4-5" before "claude-sonnet".
+_BY_PREFIX_LENGTH = sorted(PRICES_PER_MTOK.items(), key=lambda kv: -len(kv[0]))
+
+
 def price_of(model: str) -> tuple[float, float]:
-    for prefix, price in sorted(PRICES_PER_MTOK.items(), key=lambda kv: -len(kv[0])):
+    for prefix, price in _BY_PREFIX_LENGTH:
         if model.startswith(prefix):
             return price
     return DEFAULT_PRICE
@@ -409,14 +413,13 @@ class LlmExtractor:
                     (batch.id, self.cfg.model, SCHEMA_HASH,
                      json.dumps({h: r.url for h, r in todo.items()}), now_ts(), self.run_id))
                 logger.info("submitted LLM batch {} with {} pages", batch.id, len(todo))
-                await self._collect(client, batch.id, self.cfg.model, SCHEMA_HASH)
+                read = await self._collect(client, batch.id, self.cfg.model, SCHEMA_HASH)
                 for content_hash, request in todo.items():
-                    cached = self._cached(content_hash)
-                    if cached is None:
+                    product = read.get(content_hash)
+                    if product is None:
                         retry.append(request)  # failed or invalid: a direct call below
                     else:
-                        answers[content_hash] = to_answer(LlmProduct.model_validate(cached),
-                                                          request.url)
+                        answers[content_hash] = to_answer(product, request.url)
         finally:
             await client.close()
             self._reserved = 0.0
@@ -424,12 +427,13 @@ class LlmExtractor:
             answers.update(await self._extract_many(retry))
         return answers
 
-    async def _collect(self, client: Any, batch_id: str, model: str, schema: str) -> set[str]:
+    async def _collect(self, client: Any, batch_id: str, model: str, schema: str
+                       ) -> dict[str, LlmProduct]:
         """Wait for a batch to end and cache its valid answers (their cost counts in this
         run, once: answers already cached by a run killed while collecting are skipped); the
-        content hashes answered. A batch the provider cannot return any more (expired,
+        answers by content hash. A batch the provider cannot return any more (expired,
         deleted) is marked failed with the reason, and its pages are asked again."""
-        read: set[str] = set()
+        read: dict[str, LlmProduct] = {}
         try:
             batch = await client.messages.batches.retrieve(batch_id)
             while batch.processing_status != "ended":
@@ -438,8 +442,9 @@ class LlmExtractor:
             async for entry in await client.messages.batches.results(batch_id):
                 if entry.result.type != "succeeded":
                     continue
-                if self._cached(entry.custom_id, schema, model) is not None:
-                    read.add(entry.custom_id)
+                cached = self._cached(entry.custom_id, schema, model)
+                if cached is not None:
+                    read[entry.custom_id] = LlmProduct.model_validate(cached)
                     continue
                 message = entry.result.message
                 cost = self._account(message.usage, batch=True, model=model)
@@ -451,7 +456,7 @@ class LlmExtractor:
                 self._remember(entry.custom_id, product.model_dump(),
                                message.usage.input_tokens, message.usage.output_tokens, cost,
                                schema, model)
-                read.add(entry.custom_id)
+                read[entry.custom_id] = product
         except Exception as exc:  # the SDK's APIError family after its own retries
             logger.bind(batch=batch_id).warning("LLM batch {} cannot be collected: {}",
                                                 batch_id, _describe(exc))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from voidx.extract.css import select, select_first
 
 DROP = ("script", "style", "noscript", "svg", "iframe", "template", "nav", "footer", "form",
         "header", "aside", "[hidden]", "[aria-hidden=true]", "[role=navigation]",
@@ -17,27 +19,16 @@ DROP = ("script", "style", "noscript", "svg", "iframe", "template", "nav", "foot
 BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "tr", "h1", "h2", "h3", "h4",
               "h5", "h6", "dt", "dd", "table", "ul", "ol", "br", "figure", "figcaption"}
 CHARS_PER_TOKEN = 4
-HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
-
-
-def shown_html(html: str) -> str:
-    """The body of a page without scripts, styles, templates or comments (one regex pass)."""
-    body = html.find("<body")
-    if body < 0:
-        body = html.lower().find("<body")
-    return HIDDEN.sub(" ", html[body:] if body >= 0 else html)
-
-
 def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:
     tree = LexborHTMLParser(html)
-    title_node = tree.css_first("title")
+    title_node = select_first(tree, "title")
     title = title_node.text(strip=True) if title_node is not None else ""
     meta = {n.attributes.get("property") or n.attributes.get("name"): n.attributes.get("content")
-            for n in tree.css("meta[content]")
+            for n in select(tree, "meta[content]")
             if (n.attributes.get("property") or n.attributes.get("name") or "").startswith(
                 ("og:", "product:", "description"))}
     for selector in DROP:
-        for node in tree.css(selector):
+        for node in select(tree, selector):
             node.decompose()
     lines: list[str] = [f"URL: {url}"]
     if title:
@@ -45,8 +36,8 @@ def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:
     lines.extend(f"META {k}: {v}" for k, v in meta.items() if k and v)
     body = tree.body
     if body is not None:
-        for node in body.css("h1, h2, h3, h4, h5, h6, p, li, tr, dt, dd, td, span, div, a, "
-                             "del, s, ins, strong, b, label, button, img[alt]"):
+        for node in select(body, "h1, h2, h3, h4, h5, h6, p, li, tr, dt, dd, td, span, div, "
+                                 "a, del, s, ins, strong, b, label, button, img[alt]"):
             text = _own_text(node)
             tag = node.tag or ""
             if text:
@@ -55,16 +46,13 @@ def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:
                     text = f"(struck through: {text})"
                 lines.append(prefix + text)
     # The page is sent between <page> tags: it must not be able to close them.
-    text = re.sub(r"</?\s*page", "‹page", "\n".join(_dedupe(lines)), flags=re.I)
+    text = re.sub(r"</?\s*page", "‹page", "\n".join(dict.fromkeys(lines)), flags=re.I)
     limit = budget_tokens * CHARS_PER_TOKEN
     return text if len(text) <= limit else text[:limit] + "\n[... page cut to fit the budget]"
 
 
-def _own_text(node: object) -> str:
+def _own_text(node: LexborNode) -> str:
     """The text directly inside this element (children print their own lines)."""
-    from selectolax.lexbor import LexborNode
-
-    assert isinstance(node, LexborNode)
     if node.tag == "img":
         alt = (node.attributes.get("alt") or "").strip()
         return f"[image: {alt}]" if alt else ""
@@ -74,17 +62,7 @@ def _own_text(node: object) -> str:
         if child.tag == "-text":
             parts.append(child.text_content or "")
         elif child.tag not in BLOCK_TAGS and child.tag not in ("del", "s", "img") \
-                and not child.css_first("p, div, li, h1, h2, h3, table"):
+                and select_first(child, "p, div, li, h1, h2, h3, table") is None:
             parts.append(child.text(deep=True))
         child = child.next
     return re.sub(r"\s+", " ", " ".join(parts)).strip()
-
-
-def _dedupe(lines: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for line in lines:
-        if line not in seen:
-            seen.add(line)
-            out.append(line)
-    return out

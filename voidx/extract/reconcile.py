@@ -263,7 +263,7 @@ def _choose_availability(decision: Decision, sources: dict[str, dict[str, Any]],
 
 def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: list[str],
                 dom: DomReading) -> None:
-    name = str(decision.values.get("name") or dom.name or "").lower()
+    name = str(dom.name or "").lower()  # the page's title (the record's name is chosen later)
     ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
               for s in order if sources[s].get("sku") not in (None, "")]
     shown = [c for c in dom.skus if c.score >= 2.5 and sku_like(str(c.value))]

@@ -28,7 +28,15 @@ from voidx.extract.extractor import (
 from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
 from voidx.extract.record import RECORD_FIELDS, ProductRecord
 from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
-from voidx.extract.workers import ExtractorPool, Page, Row, as_row, default_workers, extract_one
+from voidx.extract.workers import (
+    POOL_MIN_PAGES,
+    ExtractorPool,
+    Page,
+    Row,
+    as_row,
+    default_workers,
+    extract_one,
+)
 from voidx.store import Run, Store
 
 BATCH_SIZE = 500  # pages read from the store at once (their bodies are held in memory)
@@ -69,9 +77,12 @@ def _backlog(store: Store, reextract_before: int | None
             yield pending, _page(store, pending)
 
 
-def pending_count(store: Store, reextract_before: int | None = None) -> int:
-    rows = store.query("SELECT COUNT(DISTINCT f.url || ' ' || f.content_hash) AS n" + _PENDING,
-                       (EXTRACTOR_VERSION, reextract_before, reextract_before))
+def pending_count(store: Store, reextract_before: int | None = None,
+                  at_most: int = POOL_MIN_PAGES) -> int:
+    """How many pages are pending, counted up to ``at_most`` (enough to choose the pool)."""
+    rows = store.query("SELECT COUNT(*) AS n FROM (SELECT 1" + _PENDING
+                       + " GROUP BY f.url, f.content_hash LIMIT ?)",
+                       (EXTRACTOR_VERSION, reextract_before, reextract_before, at_most))
     return int(rows[0]["n"])
 
 

@@ -136,9 +136,9 @@ class ExtractorPool:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def read(self, items: Iterable[tuple[T, Page]]) -> Iterator[tuple[list[T], list[Row]]]:
@@ -177,22 +177,17 @@ class ExtractorPool:
 
     def _isolate(self, chunk: list[Page]) -> list[Row]:
         rows = []
-        self._restart()
+        self.close(wait=False)  # the broken pool
         for page in chunk:
             try:
                 rows.extend(self._ensure_pool().submit(_read, [page]).result())
             except BrokenProcessPool:
-                self._restart()
+                self.close(wait=False)
                 logger.bind(url=page[1]).error("the extractor's process died reading {}",
                                                page[1])
-                rows.append(("quarantined", None, None, "{}",
-                             "extractor crashed: its worker process died reading this page"))
+                rows.append(as_row(Extraction("quarantined", reason="extractor crashed: its "
+                                              "worker process died reading this page")))
         return rows
-
-    def _restart(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

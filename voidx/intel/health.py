@@ -13,8 +13,7 @@ from typing import Any
 from voidx.intel import duck
 
 MIN_PAGES = 5  # a cycle with fewer product pages says nothing
-DROP = 0.5  # alert when the rate falls below half of the recent rate ...
-FLOOR = 0.6  # ... or below this when the recent rate was healthy
+FLOOR = 0.6  # alert when the share of product pages that yield a record falls below this
 
 CYCLES_SQL = """
 WITH products AS (
@@ -59,7 +58,8 @@ def health_alerts(db_path: Path) -> list[dict[str, Any]]:
 
 
 def _judge(source: str, cycles: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """An alert when the latest cycles fell below the rate before them."""
+    """An alert when the latest cycle's rate fell below FLOOR, with earlier cycles to compare
+    it to; the streak of cycles below FLOOR says since when."""
     latest = cycles[-1]
     streak = [latest]
     for cycle in reversed(cycles[:-1]):
@@ -71,8 +71,6 @@ def _judge(source: str, cycles: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not before or latest["rate"] >= FLOOR:
         return None
     baseline = sum(c["rate"] for c in before) / len(before)
-    if latest["rate"] >= baseline * DROP and latest["rate"] >= FLOOR:
-        return None
     since = streak[0]["started"]
     key = f"extraction_health|{source}|{since}"
     return {
