@@ -97,6 +97,9 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
                                                 "VOIDX_DB": str(tmp_path / "x.db")})
     assert settings.config.crawl.concurrency == 32
     assert settings.db_path == tmp_path / "x.db"
+    # every one-table section takes them, [extract] included
+    assert load_settings(tmp_path, environ={"VOIDX_EXTRACT__WORKERS": "3"}
+                         ).config.extract.workers == 3
     with pytest.raises(ConfigError, match="VOIDX_CRAWL__RETRIES: Input should be a valid"):
         load_settings(tmp_path, environ={"VOIDX_CRAWL__RETRIES": "lots"})
 

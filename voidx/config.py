@@ -279,10 +279,16 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str], filename: objec
     """Overlay ``VOIDX_<SECTION>__<KEY>`` variables on the scalar sections of the file."""
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for name, value in environ.items():
-        m = re.fullmatch(r"VOIDX_(PROJECT|CRAWL|ANALYZE|LLM)__([A-Z0-9_]+)", name)
+        m = _ENV_VARIABLE.fullmatch(name)
         if m:
             merged.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = value
     return Config.model_validate(merged)
+
+
+# VOIDX_<SECTION>__<KEY> for every section that is one table (not a list of them).
+_ENV_VARIABLE = re.compile("VOIDX_({})__([A-Z0-9_]+)".format("|".join(
+    name.upper() for name, info in Config.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel))))
 
 
 def _dotted(loc: Sequence[int | str]) -> str:
