@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
@@ -31,7 +32,8 @@ def apply_rules(tree: LexborHTMLParser, rules: dict[str, Any]) -> dict[str, str]
     values: dict[str, str] = {}
     for field, rule in rules.items():
         try:
-            value = _apply(tree, rule)
+            value = _apply(tree, *_compiled(
+                rule if isinstance(rule, str) else tuple(rule.items())))
         except Exception:  # a rule that cannot run reads nothing (checked at load time)
             value = None
         if value:
@@ -46,18 +48,29 @@ def _spec(rule: str | dict[str, Any]) -> dict[str, Any]:
     return dict(rule)
 
 
-def _apply(tree: LexborHTMLParser, rule: str | dict[str, str]) -> str | None:
-    spec = _spec(rule)
-    node = select_first(tree, spec["css"])
+@lru_cache(maxsize=4096)
+def _compiled(rule: str | tuple[tuple[str, Any], ...]
+              ) -> tuple[str, str | None, re.Pattern[str] | None]:
+    """A rule (its text, or its table's items) as CSS, attribute and compiled regex."""
+    spec = _spec(rule if isinstance(rule, str) else dict(rule))
+    regex = spec.get("regex")
+    return spec["css"], spec.get("attr") or None, re.compile(regex) if regex else None
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _apply(tree: LexborHTMLParser, css: str, attr: str | None,
+           regex: re.Pattern[str] | None) -> str | None:
+    node = select_first(tree, css)
     if node is None:
         return None
-    wanted = spec.get("attr")
-    raw = node.attributes.get(wanted) if wanted else node.text(deep=True, separator=" ")
+    raw = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
     if raw is None:
         return None
-    text = re.sub(r"\s+", " ", raw).strip()
-    if spec.get("regex"):
-        match = re.search(spec["regex"], text)
+    text = _SPACES.sub(" ", raw).strip()
+    if regex is not None:
+        match = regex.search(text)
         if not match:
             return None
         text = (match.group(1) if match.groups() else match.group(0)).strip()

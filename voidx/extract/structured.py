@@ -42,12 +42,14 @@ def jsonld_products(scripts: list[str]) -> list[dict[str, Any]]:
 def _load_json(text: str) -> Any:
     text = text.strip().removeprefix("<!--").removesuffix("-->").strip()
     text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
-    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(attempt, strict=False)
-        except (json.JSONDecodeError, RecursionError):
-            continue
-    return None
+    try:
+        return json.loads(text, strict=False)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    try:  # a trailing comma, as hand-written templates leave them
+        return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+    except (json.JSONDecodeError, RecursionError):
+        return None
 
 
 def _walk(data: Any) -> Iterator[dict[str, Any]]:
@@ -172,31 +174,37 @@ def _image(value: Any) -> Any:
 
 
 class _Microdata:
-    """The page's items: one query for every itemscope and itemprop element (attributes read
-    once), and each property's item found by walking up to the nearest itemscope."""
+    """The page's items: one query for the itemscope elements, then one per item for the
+    itemprop elements inside it. A property belongs to the innermost item around it: the
+    last, in page order, of the items whose query found it."""
 
     def __init__(self, tree: LexborHTMLParser) -> None:
-        nodes = [(n, n.mem_id, n.attributes) for n in select(tree, "[itemscope], [itemprop]")]
-        self.attrs = {mem_id: attrs for _, mem_id, attrs in nodes}
-        self.scopes = {mem_id: n for n, mem_id, attrs in nodes if "itemscope" in attrs}
+        scopes = select(tree, "[itemscope]")
+        self.attrs: dict[int, dict[str, str | None]] = {}
+        self.scopes: dict[int, LexborNode] = {}
         self.owner: dict[int, int | None] = {}
+        found: list[tuple[int, list[LexborNode]]] = []
+        for scope in scopes:
+            mem_id = int(scope.mem_id)
+            self.scopes[mem_id] = scope
+            if mem_id not in self.attrs:
+                self.attrs[mem_id] = scope.attributes
+            inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
+            found.append((mem_id, inside))
+            for node in inside:
+                self.owner[node.mem_id] = mem_id
         self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
-        for node, mem_id, attrs in nodes:
-            if "itemprop" not in attrs:
-                continue
-            owner = self._owner(node)
-            self.owner[mem_id] = owner
-            if owner is not None:
-                self.owned.setdefault(owner, []).append((node, mem_id, attrs))
+        for mem_id, inside in found:
+            owned = [(node, node.mem_id) for node in inside if self.owner[node.mem_id] == mem_id]
+            if owned:
+                self.owned[mem_id] = [(node, node_id, self._attributes(node, node_id))
+                                      for node, node_id in owned]
 
-    def _owner(self, node: LexborNode) -> int | None:
-        parent = node.parent
-        while parent is not None:
-            mem_id = parent.mem_id
-            if mem_id in self.scopes:
-                return int(mem_id)
-            parent = parent.parent
-        return None
+    def _attributes(self, node: LexborNode, mem_id: int) -> dict[str, str | None]:
+        attrs = self.attrs.get(mem_id)
+        if attrs is None:
+            attrs = self.attrs[mem_id] = node.attributes
+        return attrs
 
     def props(self, scope: int, depth: int = 0) -> dict[str, list[Any]]:
         props: dict[str, list[Any]] = {}
