@@ -239,6 +239,14 @@ def test_lanes_fixtures_are_read_right() -> None:
     assert read("noprice2.html")["price"] == 19.99
     # a microdata image given as an ImageObject
     assert read("md.html")["image"] == "https://shop.example/img/a.jpg"
+    # a labelled "Style # LX-200" that is a word of the data's name ("Aster Desk Lamp LX-200")
+    # is no SKU, though the page's title ("Aster Desk Lamp") leaves the model out
+    assert read("skuname.html")["sku"] is None
+    refused = [c for c in extract_page((LANES / "skuname.html").read_bytes(),
+                                       "https://shop.example/p/widget").candidates
+               if c.field == "sku"]
+    assert [(c.value, c.why) for c in refused] == [
+        ("LX-200", "refused: part of the product's name")]
 
 
 def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(

@@ -30,7 +30,7 @@ from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import Items, items_of_tree, jsonld_products, microdata_products
 
 # Bump when extraction changes what it produces: pages are extracted again.
-EXTRACTOR_VERSION = 2
+EXTRACTOR_VERSION = 3
 
 
 @dataclass

@@ -263,7 +263,11 @@ def _choose_availability(decision: Decision, sources: dict[str, dict[str, Any]],
 
 def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: list[str],
                 dom: DomReading) -> None:
-    name = str(dom.name or "").lower()  # the page's title (the record's name is chosen later)
+    # The product's names: the first structured one (the record's, unless no source has
+    # one) and the page's title; a labelled "SKU" that is a word of either is not one.
+    names = [str(n).lower() for n in (
+        next((sources[s]["name"] for s in order if sources[s].get("name") not in (None, "", [])),
+             None), dom.name) if n]
     ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
               for s in order if sources[s].get("sku") not in (None, "")]
     shown = [c for c in dom.skus if c.score >= 2.5 and sku_like(str(c.value))]
@@ -279,7 +283,8 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
         value = str(c.value)
         if not sku_like(value):
             continue
-        if value.lower() in name.split() or (len(value) > 3 and value.lower() in name):
+        if any(value.lower() in name.split() or (len(value) > 3 and value.lower() in name)
+               for name in names):
             decision.candidates.append(Candidate("sku", value, "dom", c.score, c.text,
                                                  "refused: part of the product's name"))
             continue
