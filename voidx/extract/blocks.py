@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import re2
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import select, select_first
@@ -29,11 +30,11 @@ CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
                                                "you don't have permission to access")),
 ]
 # Markers that also appear on real pages (a review form's reCAPTCHA): only with nothing else.
-WEAK_CAPTCHA = re.compile(r"g-recaptcha|recaptcha/api|hcaptcha\.com|h-captcha|turnstile|"
-                          r"verify (?:that )?you are (?:a )?human|are you a robot|not a robot|"
-                          r"unusual traffic|automated (?:queries|requests|access)|"
-                          r"pardon our interruption|bot (?:detection|check)|security check",
-                          re.I)
+# (RE2: it reads the whole page, where Python's engine tries every word at every offset)
+WEAK_CAPTCHA = re2.compile(r"(?i)g-recaptcha|recaptcha/api|hcaptcha\.com|h-captcha|turnstile|"
+                           r"verify (?:that )?you are (?:a )?human|are you a robot|not a robot|"
+                           r"unusual traffic|automated (?:queries|requests|access)|"
+                           r"pardon our interruption|bot (?:detection|check)|security check")
 SOFT_404 = re.compile(r"\b404\b.{0,40}(?:error|not found|page)|(?:error|page)\W{0,3}\b404\b|"
                       r"not found|page (?:cannot|can't|could not|couldn't) be found|"
                       r"couldn't find|could not find|can't find|no longer (?:available|exists)|"
@@ -76,13 +77,15 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
     title = " ".join(n.text(deep=True) for n in select(tree, "title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
-    if WEAK_CAPTCHA.search(head) and len(visible) < 3000:
+    if len(visible) < 3000 and WEAK_CAPTCHA.search(head):
         return ("captcha", "a bot check / captcha page")
     if select_first(tree, "input[type=password]") is not None and LOGIN.search(visible[:5000]):
         return ("login", "a login wall")
-    noscript = " ".join(n.text(deep=True) for n in select(tree, "noscript"))
-    if JS_SHELL.search(noscript + " " + visible[:3000]) and len(visible) < 1500:
-        return ("js_shell", "a JavaScript app shell with no content (render it with a browser)")
+    if len(visible) < 1500:
+        noscript = " ".join(n.text(deep=True) for n in select(tree, "noscript"))
+        if JS_SHELL.search(noscript + " " + visible[:3000]):
+            return ("js_shell",
+                    "a JavaScript app shell with no content (render it with a browser)")
     return None
 
 

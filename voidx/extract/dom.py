@@ -102,7 +102,8 @@ BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "button.single_add_to_cart_button, button[class*=buy-now], "
               "[data-testid*=add-to-cart i], form[action*='cart/add'] [type=submit]")
 SKU_LABEL = re.compile(
-    r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
+    # (the look-ahead, every label's first letter, spares trying each label at each offset)
+    r"(?=[saiprnckvt商品货상])(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
