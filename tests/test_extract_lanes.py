@@ -249,6 +249,27 @@ def test_lanes_fixtures_are_read_right() -> None:
         ("LX-200", "refused: part of the product's name")]
 
 
+def test_a_worker_dying_between_two_looks_fails_the_chunk_in_its_turn() -> None:
+    """A worker that dies while the caller stores a chunk breaks the pool before the next
+    submission: that chunk must wait its turn and be read, not end the stage."""
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    html = page("InStock", "In stock").encode()
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
+    with ExtractorPool({}, 2, backlog=len(pages)) as pool:
+        dying = pool._ensure_pool().submit(os._exit, 9)
+        with pytest.raises(BrokenProcessPool):
+            dying.result(timeout=30)
+        failed = pool._submit([(None, pages[0])])  # the pool is broken: no exception here
+        with pytest.raises(BrokenProcessPool):
+            failed.result(timeout=0)
+        rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
+    assert [row[0] for row in rows] == ["ok"] * len(pages)
+    assert json.loads(rows[-1][2] or "{}")["url"] == f"https://shop.example/p/{len(pages) - 1}"
+
+
 def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import os

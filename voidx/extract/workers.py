@@ -173,7 +173,14 @@ class ExtractorPool:
                 future.cancel()
 
     def _submit(self, chunk: list[tuple[T, Page]]) -> Future[list[Row]]:
-        return self._ensure_pool().submit(_read, [page for _, page in chunk])
+        try:
+            return self._ensure_pool().submit(_read, [page for _, page in chunk])
+        except BrokenProcessPool as exc:
+            # A worker died since the caller last looked: the chunk fails in its turn like
+            # the chunks in flight, and is read again once the crash has been dealt with.
+            failed: Future[list[Row]] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def _isolate(self, chunk: list[Page]) -> list[Row]:
         rows = []
