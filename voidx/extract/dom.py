@@ -176,7 +176,7 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
     # Buttons of other products (cards, carousels) do not make this page a listing.
     reading.buy_buttons = sum(
         1 for b in buttons if not _in_card(_ancestors(b), holders) and not any(
-            marks.of(a)[0] for a in _ancestors(b) if a.mem_id not in holders
+            marks.outside(a) for a in _ancestors(b) if a.mem_id not in holders
             and a.tag not in ("html", "body")))
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
@@ -326,23 +326,41 @@ def _attrs_text(node: LexborNode) -> str:
 
 
 class _Marks:
-    """What each element's attributes say (outside block, struck, current), computed once."""
+    """What each element's attributes say (outside block, struck, current), computed once per
+    element and per question: most elements are only asked whether they are outside."""
 
     def __init__(self, holders: set[int] | None = None) -> None:
+        self._text: dict[int, str] = {}
+        self._outside: dict[int, str | None] = {}
         self._cache: dict[int, tuple[str | None, bool, bool, bool]] = {}
         self.holders = holders or set()  # the main product and the wrappers around it
+
+    def _attrs(self, node: LexborNode) -> str:
+        key = node.mem_id
+        text = self._text.get(key)
+        if text is None:
+            text = self._text[key] = _attrs_text(node).lower()
+        return text
+
+    def outside(self, node: LexborNode) -> str | None:
+        """The word that puts ``node`` in a block of other things (a header, reviews...)."""
+        key = node.mem_id
+        if key in self._outside:
+            return self._outside[key]
+        text = self._attrs(node)
+        outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
+            node.tag in ("nav", "footer", "header", "aside") else None
+        found = self._outside[key] = outside.group(0) if outside else None
+        return found
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
         key = node.mem_id
         found = self._cache.get(key)
         if found is None:
-            text = _attrs_text(node).lower()
-            outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
-                node.tag in ("nav", "footer", "header", "aside") else None
+            text = self._attrs(node)
             struck = bool(STRUCK.search(text)) or any(
                 "strike" in key and value != "false" for key, value in node.attributes.items())
-            found = (outside.group(0) if outside else None, struck,
-                     bool(CURRENT.search(text)), "price" in text.lower())
+            found = (self.outside(node), struck, bool(CURRENT.search(text)), "price" in text)
             self._cache[key] = found
         return found
 
@@ -403,8 +421,8 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
            h1_pos: int, currency: str | None, marks: _Marks) -> None:
     ancestors = _ancestors(node)
     wrappers = marks.holders
-    outside = next((m[0] for a in ancestors if a.mem_id not in wrappers
-                    and a.tag not in ("html", "body") and (m := marks.of(a))[0]), None)
+    outside = next((o for a in ancestors if a.mem_id not in wrappers
+                    and a.tag not in ("html", "body") and (o := marks.outside(a))), None)
     if outside or _in_card(ancestors, wrappers):
         # Another product's price (a carousel, a card, a review): it cannot win, so the
         # costly reading of its label and context is skipped.
@@ -514,7 +532,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
             value = label.group(1)
         if value and 2 < len(value) <= 40 and " " not in value:
             c = DomCandidate("sku", value, 3.0, value, ["an element marked as the SKU"])
-            if any(marks.of(a)[0] for a in _ancestors(node)):
+            if any(marks.outside(a) for a in _ancestors(node)):
                 c.score -= 4
                 c.reasons.append("outside the main product")
             if _inside(node, main):
