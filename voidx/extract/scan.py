@@ -68,11 +68,20 @@ class PageScan:
         schema.org data is complete do not need them."""
         if self._meta is None:
             self._meta = {}
-            for meta in _META.finditer(self.lower):
-                key = meta.group(1)
-                if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
-                        and not _inside(meta.start(), self.opaque):
-                    self._meta[key] = _value(self.text, meta, 2)
+            lower = self.lower
+            at = lower.find("<meta")
+            while at >= 0:
+                # Only tags that name an og: or product: property are read in full.
+                rest = _TAG_REST.match(lower, at + 5)
+                end = rest.end() if rest else len(lower)
+                tag = lower[at:end]
+                meta = _META.match(lower, at) if "og:" in tag or "product:" in tag else None
+                if meta is not None:
+                    key = meta.group(1)
+                    if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
+                            and not _inside(at, self.opaque):
+                        self._meta[key] = _value(self.text, meta, 2)
+                at = lower.find("<meta", at + 5)
         return self._meta
 
     def shown_at(self, needle: str, start: int = 0) -> int:
