@@ -105,3 +105,23 @@ def test_killed_run_is_found_abandoned(tmp_path: Path) -> None:
     assert row["status"] == "abandoned"
     assert "without finishing" in row["error"]
     assert json.loads(row["counters"]) == {}
+
+
+def test_bodies_are_read_in_groups_as_stored(tmp_path: Path) -> None:
+    """``load_bodies`` gives what ``load_body`` gives, page by page, for any number of pages:
+    compressed or not, each hash once, a hash the store does not hold left out."""
+    import zlib
+
+    from voidx.collect.frontier import load_bodies, load_body
+
+    bodies = {f"h{n:04d}": f"<html>page {n}</html>".encode() * (n % 7 + 1) for n in range(1203)}
+    with Store(tmp_path / "voidx.db") as store, store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO bodies (hash, compression, size, body) VALUES (?, ?, ?, ?)",
+            [(h, "zlib" if n % 2 else "none", len(b), zlib.compress(b) if n % 2 else b)
+             for n, (h, b) in enumerate(bodies.items())])
+    with Store(tmp_path / "voidx.db") as store:
+        got = load_bodies(store, [*bodies, "h0007", "missing"])
+        assert got == bodies  # 1,203 hashes: three queries of at most 500
+        assert all(load_body(store, h) == got[h] for h in ("h0000", "h0001", "h1202"))
+        assert load_body(store, "missing") is None and load_bodies(store, []) == {}

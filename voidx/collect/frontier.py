@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from voidx.clock import format_ts, now_ts, utcnow
 from voidx.store import RunLedger, Store
@@ -220,6 +222,20 @@ class Frontier:
 def load_body(store: Store, content_hash: str) -> bytes | None:
     row = store.execute("SELECT compression, body FROM bodies WHERE hash = ?",
                         (content_hash,)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _body(row)
+
+
+def load_bodies(store: Store, hashes: Sequence[str]) -> dict[str, bytes]:
+    """The bodies of ``hashes`` that the store holds, read with one query per 500."""
+    found: dict[str, bytes] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 500):
+        part = unique[start:start + 500]
+        for row in store.execute("SELECT hash, compression, body FROM bodies WHERE hash IN ("
+                                 + ",".join("?" * len(part)) + ")", part):
+            found[row["hash"]] = _body(row)
+    return found
+
+
+def _body(row: Any) -> bytes:
     return zlib.decompress(row["body"]) if row["compression"] == "zlib" else bytes(row["body"])

@@ -16,7 +16,7 @@ from loguru import logger
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.clock import now_ts
-from voidx.collect.frontier import load_body
+from voidx.collect.frontier import load_bodies, load_body
 from voidx.config import Config, SourceConfig
 from voidx.extract.extractor import (
     EXTRACTOR_VERSION,
@@ -39,7 +39,8 @@ from voidx.extract.workers import (
 )
 from voidx.store import Run, Store
 
-BATCH_SIZE = 500  # pages read from the store at once (their bodies are held in memory)
+BATCH_SIZE = 500  # keys of pending pages read from the store at once
+BODIES_AT_ONCE = 50  # pages whose bodies are read (and held in memory) at once
 _PENDING = (
     " FROM fetches f"
     " LEFT JOIN extractions e ON e.url = f.url AND e.content_hash = f.content_hash"
@@ -61,20 +62,20 @@ def pending_pages(store: Store, limit: int, reextract_before: int | None = None,
          after and after[0], after and after[1], limit))
 
 
-def _page(store: Store, pending: dict[str, Any]) -> Page:
-    return (load_body(store, pending["content_hash"]), pending["url"], pending["source"],
-            pending["charset"])
-
-
 def _backlog(store: Store, reextract_before: int | None
              ) -> Iterator[tuple[dict[str, Any], Page]]:
     """Every pending page, a batch of keys at a time (the keys after the last one read, so
-    pages in flight are not read again), its body loaded when it is reached."""
+    pages in flight are not read again), its body loaded when it is nearly reached (one query
+    for the bodies of ``BODIES_AT_ONCE`` pages)."""
     after: tuple[str, str] | None = None
     while batch := pending_pages(store, BATCH_SIZE, reextract_before, after):
         after = (batch[-1]["url"], batch[-1]["content_hash"])
-        for pending in batch:
-            yield pending, _page(store, pending)
+        for start in range(0, len(batch), BODIES_AT_ONCE):
+            group = batch[start:start + BODIES_AT_ONCE]
+            bodies = load_bodies(store, [pending["content_hash"] for pending in group])
+            for pending in group:
+                yield pending, (bodies.get(pending["content_hash"]), pending["url"],
+                                pending["source"], pending["charset"])
 
 
 def pending_count(store: Store, reextract_before: int | None = None,
@@ -111,7 +112,9 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
         used = pool.workers
         if with_llm:
             while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
-                pages = [_page(store, p) for p in batch]
+                bodies = load_bodies(store, [p["content_hash"] for p in batch])
+                pages = [(bodies.get(p["content_hash"]), p["url"], p["source"], p["charset"])
+                         for p in batch]
                 results = [extract_one(body, url, sources.get(name or ""), charset)
                            for body, url, name, charset in pages]
                 results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
