@@ -294,3 +294,28 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
     assert rows[130][0] == "quarantined" and "worker process died" in (rows[130][4] or "")
     assert sum(row[0] == "ok" for row in rows) == len(pages) - 1
     assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
+
+
+def test_a_grid_of_products_without_data_is_dismissed_without_reading_its_prices() -> None:
+    """A category page (24 product cards, no data, no buy button, SKU or stock message of its
+    own) cannot show one product: it is set aside as before, its cards' prices unread; read
+    in full (``--explain``) they are all there, none of them the page's own."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from voidx.extract.dom import read_dom
+
+    site = ShopSite(Catalog(n_products=300, seed=7), day=1)
+    status, _, body = site.handle("GET", "/category/books", {"host": "shop.test"})
+    assert status == 200
+    url = "http://shop.test/category/books"
+    source = SourceConfig(name="shop", start_urls=["http://shop.test/"],
+                          selectors=DEMO_SELECTORS, product_urls=[r"/product/"])
+    quick = extract_page(body, url, source)
+    full = extract_page(body, url, source, read_in_full=True)
+    assert (quick.status, quick.reason) == (full.status, full.reason) == (
+        "no_product", "no product data and no product shown on the page")
+    tree = LexborHTMLParser(body.decode())
+    assert read_dom(tree, url, for_data=False).prices == []
+    cards = read_dom(tree, url).prices
+    assert len(cards) >= 20
+    assert all("inside a product card" in " ".join(c.reasons) for c in cards)

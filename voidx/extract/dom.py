@@ -160,7 +160,11 @@ class DomReading:
         return self.buy_buttons >= 5 or len(confident) >= 6
 
 
-def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
+def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True) -> DomReading:
+    """What the page shows: its title, buy buttons, prices, SKUs and stock messages.
+    ``for_data=False``: the page carries no product data and the reading only decides whether
+    it shows one product; without a buy button, a SKU or a stock message it cannot, and its
+    prices (the costly part, on a grid of products) are not read."""
     body = tree.body
     reading = DomReading()
     if body is None:
@@ -178,11 +182,14 @@ def read_dom(tree: LexborHTMLParser, url: str) -> DomReading:
         1 for b in buttons if not _in_card(_ancestors(b), holders) and not any(
             marks.outside(a) for a in _ancestors(b) if a.mem_id not in holders
             and a.tag not in ("html", "body")))
+    reading.skus = _sku_candidates(body, main, url)
+    reading.availability = _availability_candidates(body, main, button, holders)
+    if not for_data and not (reading.buy_buttons or reading.skus or any(
+            c.score >= 3 for c in reading.availability)):
+        return reading
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
     reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks)
-    reading.skus = _sku_candidates(body, main, url)
-    reading.availability = _availability_candidates(body, main, button, holders)
     return reading
 
 

@@ -77,7 +77,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     block = block_reason(text, tree, has_product_data=has_data, status_code=status_code)
     if block is not None:
         return Extraction("blocked", reason=f"{block[0]}: {block[1]}")
-    dom = read_dom(tree, url)
+    dom = read_dom(tree, url, for_data=has_data or read_in_full)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
     return _decide(sources, dom, url, source, page.canonical)
