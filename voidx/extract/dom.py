@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -332,6 +333,19 @@ def _attrs_text(node: LexborNode) -> str:
                                                    "data-test", "data-qa")) + " " + custom
 
 
+# Pages of one site repeat the same few class lists on thousands of elements: what a text says
+# is worked out once per process.
+@lru_cache(maxsize=65536)
+def _outside_word(text: str) -> str | None:
+    found = OUTSIDE.search(text)
+    return found.group(0) if found else None
+
+
+@lru_cache(maxsize=65536)
+def _says(pattern: re.Pattern[str], text: str) -> bool:
+    return pattern.search(text) is not None
+
+
 class _Marks:
     """What each element's attributes say (outside block, struck, current), computed once per
     element and per question: most elements are only asked whether they are outside."""
@@ -355,9 +369,8 @@ class _Marks:
         if key in self._outside:
             return self._outside[key]
         text = self._attrs(node)
-        outside = OUTSIDE.search(text + " " + (node.tag or "")) if text.strip() or \
-            node.tag in ("nav", "footer", "header", "aside") else None
-        found = self._outside[key] = outside.group(0) if outside else None
+        found = self._outside[key] = _outside_word(text + " " + (node.tag or "")) \
+            if text.strip() or node.tag in ("nav", "footer", "header", "aside") else None
         return found
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
@@ -365,9 +378,9 @@ class _Marks:
         found = self._cache.get(key)
         if found is None:
             text = self._attrs(node)
-            struck = bool(STRUCK.search(text)) or any(
+            struck = _says(STRUCK, text) or any(
                 "strike" in key and value != "false" for key, value in node.attributes.items())
-            found = (self.outside(node), struck, bool(CURRENT.search(text)), "price" in text)
+            found = (self.outside(node), struck, _says(CURRENT, text), "price" in text)
             self._cache[key] = found
         return found
 
