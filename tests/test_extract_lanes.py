@@ -44,6 +44,35 @@ def test_scan_reads_markup_like_the_tokenizer() -> None:
     assert page.lower[page.body:].startswith("<body>")
 
 
+SCRIPTS = [
+    # "<!--" then "<script" in a script: its first "</script>" does not end it
+    '<script>var a = "<!--<script>"; </script> x = 1; --></script>'
+    '<script type="application/ld+json">{"a": 1}</script>',
+    '<script><!-- document.write("<script src=x></script>") --></script>'
+    '<script type="application/ld+json">{"b": 2}</script>',
+    '<script><!--></script><script type="application/ld+json">{"c": 3}</script>',
+    '<script type="application/ld+json">{"g": "<!-- <script> </script> x"}</script>'
+    '<script type="application/ld+json">{"h": 8}</script>',
+    # "</scripts>" is no end tag
+    '<script>x</scripts> y</script><script type="application/ld+json">{"i": 9}</script>',
+    # the first type attribute counts; a character reference in it is decoded
+    '<script type="text/x-template" type="application/ld+json">{"d": 4}</script>',
+    '<script type="application/ld+json" type="text/plain">{"e": 5}</script>',
+    '<script type="application&#x2F;ld+json">{"j": 10}</script>',
+]
+
+
+@pytest.mark.parametrize("html", SCRIPTS)
+def test_scan_finds_the_json_ld_the_parser_builds(html: str) -> None:
+    from selectolax.lexbor import LexborHTMLParser
+
+    page = "<html><body>" + html + "<p>after</p></body></html>"
+    built = [n.text() for n in LexborHTMLParser(page).css("script")
+             if (n.attributes.get("type") or "").strip().lower() == "application/ld+json"]
+    assert scan(page).jsonld == built
+    assert built or "x-template" in html
+
+
 def test_scan_keeps_offsets_when_lower_casing_would_not() -> None:
     # "İ" lower-cases to two characters; the scan still finds the right slices.
     page = scan('<title>İİİ</title><script type="application/ld+json">{"a": "İ"}</script>'

@@ -28,7 +28,8 @@ from typing import Any
 # Patterns over the lower-cased page; inside a tag, quoted values may hold ">".
 _IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
 _VALUE = r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
-_JSONLD_TYPE = re.compile(rf"""{_IN_TAG}\stype\s*=\s*["']?\s*application/ld\+json\s*["'\s/>]""")
+# A script's first type attribute (browsers drop the later ones).
+_TYPE = re.compile(rf"""{_IN_TAG}\stype\s*=\s*{_VALUE}""")
 _META = re.compile(
     rf"""<meta\b(?={_IN_TAG}\s(?:property|name)\s*=\s*["']?\s*((?:og|product):[^"'\s>]*))"""
     rf"""(?={_IN_TAG}\scontent\s*=\s*{_VALUE})""")
@@ -42,8 +43,16 @@ OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amou
 # (raw text, RCDATA, inert templates), parts a shopper cannot see, and where the body starts.
 _TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
 _TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_RAW = {"script": "</script", "style": "</style", "textarea": "</textarea", "title": "</title",
-        "template": "</template"}
+# Where the content of an element whose content is not markup ends: its end tag (the name
+# followed by a space, "/" or ">").
+_RAW = {name: re.compile(rf"</{name}[\t\n\f\r />]")
+        for name in ("script", "style", "textarea", "title", "template")}
+# A script's content follows the tokenizer's script-data states: after "<!--", a "<script"
+# starts a part where "</script>" does not end the element, until "-->" (or that "</script>",
+# which only goes back to after "<!--").
+_IN_SCRIPT = re.compile(r"</script[\t\n\f\r />]|<!--")
+_IN_ESCAPED = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]")
+_IN_DOUBLE_ESCAPED = re.compile(r"-->|</script[\t\n\f\r />]")
 _HIDDEN = frozenset({"script", "style", "template"})
 _COMMENT_END = re.compile(r"--!?>")
 _CLOSERS = {"svg": "</svg", "noscript": "</noscript"}
@@ -165,10 +174,10 @@ def scan(text: str) -> PageScan:
             found.body = found.body or start
             pos = token.end()
         elif name in _RAW:  # content up to the closing tag, whatever it holds
-            close = lower.find(_RAW[name], token.end())
-            close = len(lower) if close < 0 else close
+            close = _script_end(lower, token.end()) if name == "script" else \
+                _raw_end(_RAW[name], lower, token.end())
             if name == "script" and "ld+json" in lower[start:lower.find(">", start)] \
-                    and _JSONLD_TYPE.match(lower, token.end() - 1):
+                    and _is_jsonld(lower, token.end() - 1):
                 rest = _TAG_REST.match(lower, token.end() - 1)
                 if rest is not None and rest.end() <= close:
                     found.jsonld.append(text[rest.end():close])
@@ -195,6 +204,37 @@ def scan(text: str) -> PageScan:
             merged.append((begin, end))
     found.hidden = merged
     return found
+
+
+def _raw_end(end_tag: re.Pattern[str], lower: str, pos: int) -> int:
+    found = end_tag.search(lower, pos)
+    return found.start() if found else len(lower)
+
+
+def _script_end(lower: str, pos: int) -> int:
+    """Where the script whose content starts at ``pos`` ends (its "</script"), as the
+    tokenizer reads it: "<!--" escapes, and "<script" inside that escapes twice."""
+    state = _IN_SCRIPT
+    while (found := state.search(lower, pos)) is not None:
+        token = found.group(0)
+        if token == "<!--":
+            state, pos = _IN_ESCAPED, found.start() + 2  # "<!-->" is closed at once
+        elif token == "-->":
+            state, pos = _IN_SCRIPT, found.end()
+        elif token.startswith("<script"):
+            state, pos = _IN_DOUBLE_ESCAPED, found.end()
+        elif state is _IN_DOUBLE_ESCAPED:  # "</script>" here only ends the double escape
+            state, pos = _IN_ESCAPED, found.end()
+        else:
+            return found.start()
+    return len(lower)
+
+
+def _is_jsonld(lower: str, at: int) -> bool:
+    """Whether the script tag whose attributes start at ``at`` has JSON-LD as its (first)
+    type, spaces around it and the letters' case aside."""
+    found = _TYPE.match(lower, at)
+    return found is not None and _value(lower, found, 1).strip() == "application/ld+json"
 
 
 def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
