@@ -104,7 +104,8 @@ BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "[data-testid*=add-to-cart i], form[action*='cart/add'] [type=submit]")
 SKU_LABEL = re.compile(
     # (the look-ahead, every label's first letter, spares trying each label at each offset)
-    r"(?=[saiprnckvt商品货상])(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
+    r"(?=[saiprnckvt商品货상])"
+    r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
@@ -379,7 +380,7 @@ class _Marks:
         if found is None:
             text = self._attrs(node)
             struck = _says(STRUCK, text) or any(
-                "strike" in key and value != "false" for key, value in node.attributes.items())
+                "strike" in name and value != "false" for name, value in node.attributes.items())
             found = (self.outside(node), struck, _says(CURRENT, text), "price" in text)
             self._cache[key] = found
         return found
