@@ -173,40 +173,28 @@ class Items:
 
 
 def items_of_tree(tree: LexborHTMLParser) -> Items:
-    """The page's items from its DOM: one query for the itemscope and itemprop elements, in
-    page order; a property belongs to the nearest item above it, found by walking up the tree
-    once per element (what each element's nearest item is, is remembered on the way)."""
+    """The page's items from its DOM: one query for the itemscope elements, then one per item
+    for the itemprop elements inside it. A property belongs to the innermost item around it:
+    the last, in page order, of the items whose query found it."""
     items = Items()
-    nearest: dict[int, int | None] = {}  # element -> the nearest item above it (None: none)
-
-    def item_above(node: LexborNode) -> int | None:
-        path: list[int] = []
-        parent = node.parent
-        found: int | None = None
-        while parent is not None:
-            key = parent.mem_id
-            if key in items.scopes:
-                found = key
-                break
-            if key in nearest:
-                found = nearest[key]
-                break
-            path.append(key)
-            parent = parent.parent
-        for key in path:
-            nearest[key] = found
-        return found
-
-    for node in select(tree, "[itemscope], [itemprop]"):
-        key = node.mem_id
-        attrs = node.attributes
-        owner = item_above(node) if "itemprop" in attrs else None
-        if "itemscope" in attrs:
-            items.scopes[key] = attrs
-        if owner is not None:
-            items.owner[key] = owner
-            items.owned.setdefault(owner, []).append(
-                (node.tag or "", key, attrs, partial(node.text, deep=True, separator=" ")))
+    found: list[tuple[int, list[LexborNode]]] = []
+    for scope in select(tree, "[itemscope]"):
+        key = int(scope.mem_id)
+        items.scopes[key] = scope.attributes
+        inside = [node for node in select(scope, "[itemprop]") if node.mem_id != key]
+        found.append((key, inside))
+        for node in inside:
+            items.owner[node.mem_id] = key
+    attributes: dict[int, dict[str, str | None]] = dict(items.scopes)
+    for key, inside in found:
+        owned = [(node, node.mem_id) for node in inside if items.owner[node.mem_id] == key]
+        if owned:
+            items.owned[key] = [
+                (node.tag or "", node_id,
+                 attributes[node_id] if node_id in attributes else
+                 attributes.setdefault(node_id, node.attributes),
+                 partial(node.text, deep=True, separator=" "))
+                for node, node_id in owned]
     return items
 
 
