@@ -27,7 +27,7 @@ from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, recon
 from voidx.extract.record import ProductRecord
 from voidx.extract.scan import PageScan, opengraph, scan
 from voidx.extract.selectors import apply_rules
-from voidx.extract.structured import Items, items_of_tree, jsonld_products, microdata_products
+from voidx.extract.structured import jsonld_products, microdata_products
 
 # Bump when extraction changes what it produces: pages are extracted again.
 EXTRACTOR_VERSION = 3
@@ -54,7 +54,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     # Building the DOM costs more than everything else a page with complete JSON-LD needs:
     # it is built for microdata and rules, or below to read the page itself.
     tree = LexborHTMLParser(text) if page.microdata else None
-    sources = _structured_sources(page, url, items_of_tree(tree) if tree is not None else None)
+    sources = _structured_sources(page, url, tree)
     rules = _rules_to_run(source, sources)
     if rules:
         tree = tree if tree is not None else LexborHTMLParser(text)
@@ -156,9 +156,9 @@ _OG_FIELDS = ("name", "price", "currency", "availability", "brand", "sku", "imag
 _ORDER = ("jsonld", "microdata", "opengraph", "selectors")
 
 
-def _structured_sources(page: PageScan, url: str, items: Items | None
+def _structured_sources(page: PageScan, url: str, tree: LexborHTMLParser | None
                         ) -> dict[str, dict[str, Any]]:
-    """JSON-LD (from the scan), microdata (``items``, when the page has some) and, when
+    """JSON-LD (from the scan), microdata (from ``tree``, when the page has some) and, when
     neither gives every field it could fill, OpenGraph; in the order jsonld, microdata,
     opengraph. OpenGraph comes last in every precedence, so where schema.org data is complete
     it changes nothing unless the page is read (then it is added: its price may be the one
@@ -167,7 +167,7 @@ def _structured_sources(page: PageScan, url: str, items: Items | None
     jsonld = _main_product(jsonld_products(page.jsonld), url) if page.jsonld else None
     if jsonld:
         sources["jsonld"] = jsonld
-    microdata = _main_product(microdata_products(items), url) if items is not None else None
+    microdata = _main_product(microdata_products(tree), url) if tree is not None else None
     if microdata:
         sources["microdata"] = microdata
     return _with_opengraph(sources, page)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Iterator
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -136,76 +134,16 @@ def _pick_offer(offers: Any) -> dict[str, Any]:
 
 
 # -- microdata -------------------------------------------------------------------------------
-# A property: the element's tag name, a key for the element, its attributes (names lower-case,
-# values decoded, the first of duplicates) and a function giving its text (its text nodes
-# joined by " ", as ``LexborNode.text(separator=" ")``).
-Prop = tuple[str, int, dict[str, str | None], Callable[[], str]]
-
-
-@dataclass
-class Items:
-    """A page's microdata, however it was read: the items (itemscope elements) in page order
-    with their attributes, and each item's own properties (the itemprop elements it is the
-    innermost item around), in page order."""
-
-    scopes: dict[int, dict[str, str | None]] = field(default_factory=dict)
-    owner: dict[int, int] = field(default_factory=dict)  # itemprop element -> its item
-    owned: dict[int, list[Prop]] = field(default_factory=dict)  # item -> its properties
-
-    def props(self, scope: int, depth: int = 0) -> dict[str, list[Any]]:
-        props: dict[str, list[Any]] = {}
-        for tag, key, attrs, text in self.owned.get(scope, ()):
-            names = [n for n in (attrs.get("itemprop") or "").split() if n in _READ]
-            if not names:
-                continue  # a description, reviews...: nothing the record takes
-            value: Any
-            if "itemscope" in attrs:
-                value = {k: _first(v) for k, v in self.props(key, depth + 1).items()} \
-                    if depth < 8 else None
-            elif "content" in attrs:
-                value = attrs["content"]
-            else:
-                attr = _VALUE_ATTR.get(tag)
-                value = attrs[attr] if attr and attrs.get(attr) is not None else text()
-            for name in names:
-                props.setdefault(name, []).append(value)
-        return props
-
-
-def items_of_tree(tree: LexborHTMLParser) -> Items:
-    """The page's items from its DOM: one query for the itemscope elements, then one per item
-    for the itemprop elements inside it. A property belongs to the innermost item around it:
-    the last, in page order, of the items whose query found it."""
-    items = Items()
-    found: list[tuple[int, list[LexborNode]]] = []
-    for scope in select(tree, "[itemscope]"):
-        key = int(scope.mem_id)
-        items.scopes[key] = scope.attributes
-        inside = [node for node in select(scope, "[itemprop]") if node.mem_id != key]
-        found.append((key, inside))
-        for node in inside:
-            items.owner[node.mem_id] = key
-    attributes: dict[int, dict[str, str | None]] = dict(items.scopes)
-    for key, inside in found:
-        owned = [(node, node.mem_id) for node in inside if items.owner[node.mem_id] == key]
-        if owned:
-            items.owned[key] = [
-                (node.tag or "", node_id,
-                 attributes[node_id] if node_id in attributes else
-                 attributes.setdefault(node_id, node.attributes),
-                 partial(node.text, deep=True, separator=" "))
-                for node, node_id in owned]
-    return items
-
-
-def microdata_products(items: Items) -> list[dict[str, Any]]:
+def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    items = _Microdata(tree)
     products = []
-    for key, attrs in items.scopes.items():
+    for scope in items.scopes.values():
+        attrs = items.attrs[scope.mem_id]
         if not _type_names((attrs.get("itemtype") or "").split()) & PRODUCT_TYPES:
             continue
-        if "itemprop" in attrs and key in items.owner:
+        if "itemprop" in attrs and items.owner.get(scope.mem_id) is not None:
             continue  # a product nested as a property of another item (e.g. isRelatedTo)
-        props = items.props(key)
+        props = items.props(scope.mem_id)
         offer = _first(props.get("offers")) or {}
         offer = offer if isinstance(offer, dict) else {}
         rating = _first(props.get("aggregateRating")) or {}
@@ -233,6 +171,60 @@ def _image(value: Any) -> Any:
     if isinstance(value, dict):
         return value.get("url") or value.get("contentUrl")
     return value
+
+
+class _Microdata:
+    """The page's items: one query for the itemscope elements, then one per item for the
+    itemprop elements inside it. A property belongs to the innermost item around it: the
+    last, in page order, of the items whose query found it."""
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        scopes = select(tree, "[itemscope]")
+        self.attrs: dict[int, dict[str, str | None]] = {}
+        self.scopes: dict[int, LexborNode] = {}
+        self.owner: dict[int, int | None] = {}
+        found: list[tuple[int, list[LexborNode]]] = []
+        for scope in scopes:
+            mem_id = int(scope.mem_id)
+            self.scopes[mem_id] = scope
+            if mem_id not in self.attrs:
+                self.attrs[mem_id] = scope.attributes
+            inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
+            found.append((mem_id, inside))
+            for node in inside:
+                self.owner[node.mem_id] = mem_id
+        self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
+        for mem_id, inside in found:
+            owned = [(node, node.mem_id) for node in inside if self.owner[node.mem_id] == mem_id]
+            if owned:
+                self.owned[mem_id] = [(node, node_id, self._attributes(node, node_id))
+                                      for node, node_id in owned]
+
+    def _attributes(self, node: LexborNode, mem_id: int) -> dict[str, str | None]:
+        attrs = self.attrs.get(mem_id)
+        if attrs is None:
+            attrs = self.attrs[mem_id] = node.attributes
+        return attrs
+
+    def props(self, scope: int, depth: int = 0) -> dict[str, list[Any]]:
+        props: dict[str, list[Any]] = {}
+        for node, mem_id, attrs in self.owned.get(scope, ()):
+            names = [n for n in (attrs.get("itemprop") or "").split() if n in _READ]
+            if not names:
+                continue  # a description, reviews...: nothing the record takes
+            value: Any
+            if "itemscope" in attrs:
+                value = {k: _first(v) for k, v in self.props(mem_id, depth + 1).items()} \
+                    if depth < 8 else None
+            elif "content" in attrs:
+                value = attrs["content"]
+            else:
+                attr = _VALUE_ATTR.get(node.tag or "")
+                value = attrs[attr] if attr and attrs.get(attr) is not None else node.text(
+                    deep=True, separator=" ")
+            for name in names:
+                props.setdefault(name, []).append(value)
+        return props
 
 
 # The properties ``microdata_products`` reads, on the product and the items inside it.
