@@ -218,9 +218,9 @@ def test_a_script_full_of_unclosed_literals_is_read_in_one_pass(
     looked_again: list[int] = []
     real = embedded.closers
 
-    def counting(text: str, start: int = 0, first_only: bool = False) -> dict[int, int]:
+    def counting(text: str, start: int = 0) -> dict[int, int]:
         looked_again.append(start)
-        return real(text, start, first_only)
+        return real(text, start)
 
     script = "var a = [" * 3000 + '{"price": 1}' + " x = {" * 3000
     tree = LexborHTMLParser(f"<html><body><script>{script}</script></body></html>")

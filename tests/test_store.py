@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,8 +109,9 @@ def test_killed_run_is_found_abandoned(tmp_path: Path) -> None:
 
 
 def test_bodies_are_read_in_groups_as_stored(tmp_path: Path) -> None:
-    """``load_bodies`` gives what ``load_body`` gives, page by page, for any number of pages:
-    compressed or not, each hash once, a hash the store does not hold left out."""
+    """``load_bodies`` gives what ``load_body`` gives, page by page, for any number of pages
+    (500 hashes a query): compressed or not, a hash asked twice read once, a hash the store
+    does not hold left out."""
     import zlib
 
     from voidx.collect.frontier import load_bodies, load_body
@@ -121,7 +123,17 @@ def test_bodies_are_read_in_groups_as_stored(tmp_path: Path) -> None:
             [(h, "zlib" if n % 2 else "none", len(b), zlib.compress(b) if n % 2 else b)
              for n, (h, b) in enumerate(bodies.items())])
     with Store(tmp_path / "voidx.db") as store:
+        queries: list[int] = []
+        execute = store.execute
+
+        def counting(sql: str, params: Any = ()) -> Any:
+            queries.append(len(params))
+            return execute(sql, params)
+
+        store.execute = counting  # type: ignore[method-assign]
         got = load_bodies(store, [*bodies, "h0007", "missing"])
-        assert got == bodies  # 1,203 hashes: three queries of at most 500
+        assert queries == [500, 500, 204]  # 1,204 distinct hashes, 500 a query
+        store.execute = execute  # type: ignore[method-assign]
+        assert got == bodies
         assert all(load_body(store, h) == got[h] for h in ("h0000", "h0001", "h1202"))
         assert load_body(store, "missing") is None and load_bodies(store, []) == {}

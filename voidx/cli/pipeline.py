@@ -29,7 +29,7 @@ def crawl_cmd(
     ctx: typer.Context,
     urls: list[str] = typer.Argument(None, help="Start URLs; without --source, their hosts are "
                                      "crawled ad hoc (same host, links followed)."),
-    source: str = typer.Option(None, "--source", help="Crawl only this [[sources]] entry."),
+    source: str = typer.Option(None, "--source", help="Crawl only this \\[\\[sources]] entry."),
     max_pages: int = typer.Option(None, "--max-pages", min=1, help="Pages per source in this run."),
     max_depth: int = typer.Option(None, "--max-depth", min=0, help="Link depth from the seeds."),
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight."),
@@ -85,7 +85,7 @@ def extract_cmd(
     explain_url: str = typer.Option(None, "--explain", metavar="URL", help="Show every "
                                     "candidate per field for one stored page, and the winner."),
     workers: int = typer.Option(None, "--workers", min=1, help="Processes reading pages when "
-                                "the backlog is large (default: [extract] workers, else one "
+                                "the backlog is large (default: \\[extract] workers, else one "
                                 "per core)."),
 ) -> None:
     """Turn fetched pages into product records (JSON-LD, microdata, OpenGraph, selectors, LLM)."""

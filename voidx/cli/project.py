@@ -45,7 +45,7 @@ def init_cmd(ctx: typer.Context,
         raise typer.Exit(exc.exit_code) from None
     emit(app_ctx, {"config": str(config), "db": str(settings.db_path), "schema_version": version},
          lambda r: out.print(f"wrote {r['config']}\nstore  {r['db']} (schema {version})\n"
-                             "next: edit the [[sources]] in voidx.toml, then `voidx run`"))
+                             "next: edit the \\[\\[sources]] in voidx.toml, then `voidx run`"))
 
 
 @app.command("demo")

@@ -144,11 +144,10 @@ _REGEX_END = re.compile(r"""\\.|\[(?:\\.|[^\]\\\n])*\]|/|\n""")
 FRESH_SCANS = 8  # literals per script looked for again from their own start (see _Literals)
 
 
-def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, int]:
+def closers(text: str, start: int = 0) -> dict[int, int]:
     """Where each ``{``/``[`` of a script closes, in one pass over its structural characters:
     strings and their escapes, ``//`` and ``/* */`` comments and regular expression literals
-    (``/^https?:\\/\\//``) respected. With ``first_only``, stop once the literal at
-    ``start`` closes."""
+    (``/^https?:\\/\\//``) respected."""
     ends: dict[int, int] = {}
     stack: list[int] = []
     in_string: str | None = None
@@ -178,8 +177,6 @@ def closers(text: str, start: int = 0, first_only: bool = False) -> dict[int, in
         elif ch in "}]" and stack:
             opened = stack.pop()
             ends[opened] = i
-            if first_only and opened == start:
-                break
     return ends
 
 

@@ -291,7 +291,7 @@ def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],
 def _declared_availability(sources: dict[str, dict[str, Any]]) -> str:
     """The availability reconcile takes when the page is not read: the source's rule, else
     the first structured one."""
-    for name in ("selectors", *STRUCTURED_ORDER):
+    for name in STRUCTURED_ORDER:
         if name in sources:
             value = parse_availability(sources[name].get("availability"))
             if value != "unknown":
@@ -357,9 +357,8 @@ def record_url(canonical: str | None, url: str) -> str:
     return found
 
 
-def page_url(html: bytes | str, url: str, charset: str | None = None) -> str:
-    """``record_url`` of a stored page."""
-    text = decode_html(html, charset) if isinstance(html, bytes) else html
+def page_url(text: str, url: str) -> str:
+    """``record_url`` of a page (its decoded text)."""
     return record_url(scan(text).canonical, url)
 
 

@@ -142,10 +142,11 @@ def parse_availability(value: object) -> Availability:
     if value is None:
         return "unknown"
     text = str(value).strip()
-    known = _KNOWN_AVAILABILITY.get(text.rsplit("/", 1)[-1].lower())
+    last = text.rsplit("/", 1)[-1]
+    known = _KNOWN_AVAILABILITY.get(last.lower())
     if known is not None:
         return known
-    text = text.rsplit("/", 1)[-1] if text.startswith(("http://", "https://")) else text
+    text = last if text.startswith(("http://", "https://")) else text
     for pattern, availability in AVAILABILITY_PHRASES:
         if pattern.search(text):
             return availability

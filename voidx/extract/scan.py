@@ -102,8 +102,7 @@ class PageScan:
         return at
 
     def is_hidden(self, at: int) -> bool:
-        i = bisect.bisect_right(self.hidden, (at, len(self.lower) + 1)) - 1
-        return i >= 0 and self.hidden[i][0] <= at < self.hidden[i][1]
+        return _inside(at, self.hidden)
 
     def shown_around(self, at: int, before: int, after: int, stop: Any = None, *,
                      original: bool = False) -> str:

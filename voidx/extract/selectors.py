@@ -9,6 +9,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import select_first
+from voidx.extract.normalize import clean_text
 
 _PROBE = LexborHTMLParser("<p></p>")
 
@@ -57,9 +58,6 @@ def _compiled(rule: str | tuple[tuple[str, Any], ...]
     return spec["css"], spec.get("attr") or None, re.compile(regex) if regex else None
 
 
-_SPACES = re.compile(r"\s+")
-
-
 def _apply(tree: LexborHTMLParser, css: str, attr: str | None,
            regex: re.Pattern[str] | None) -> str | None:
     node = select_first(tree, css)
@@ -68,7 +66,7 @@ def _apply(tree: LexborHTMLParser, css: str, attr: str | None,
     raw = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
     if raw is None:
         return None
-    text = _SPACES.sub(" ", raw).strip()
+    text = clean_text(raw) or ""
     if regex is not None:
         match = regex.search(text)
         if not match:

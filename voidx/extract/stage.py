@@ -54,12 +54,14 @@ def pending_pages(store: Store, limit: int, reextract_before: int | None = None,
                   after: tuple[str, str] | None = None) -> list[dict[str, Any]]:
     """(url, content_hash, source, charset) of fetched pages not extracted by this version,
     in (url, content_hash) order, after the key ``after``."""
+    url, content_hash = after or ("", "")
+    # (the url >= ? lets SQLite start at the key in the fetches_by_key index)
     return store.query(
         "SELECT f.url, f.content_hash, MIN(f.source) AS source, MAX(f.charset) AS charset"
-        + _PENDING + " AND (? IS NULL OR (f.url, f.content_hash) > (?, ?))"
+        + _PENDING + " AND f.url >= ? AND (f.url, f.content_hash) > (?, ?)"
         " GROUP BY f.url, f.content_hash ORDER BY f.url, f.content_hash LIMIT ?",
-        (EXTRACTOR_VERSION, reextract_before, reextract_before, after and after[0],
-         after and after[0], after and after[1], limit))
+        (EXTRACTOR_VERSION, reextract_before, reextract_before, url, url, content_hash,
+         limit))
 
 
 def _backlog(store: Store, reextract_before: int | None
@@ -72,10 +74,14 @@ def _backlog(store: Store, reextract_before: int | None
         after = (batch[-1]["url"], batch[-1]["content_hash"])
         for start in range(0, len(batch), BODIES_AT_ONCE):
             group = batch[start:start + BODIES_AT_ONCE]
-            bodies = load_bodies(store, [pending["content_hash"] for pending in group])
-            for pending in group:
-                yield pending, (bodies.get(pending["content_hash"]), pending["url"],
-                                pending["source"], pending["charset"])
+            yield from zip(group, _pages(store, group), strict=True)
+
+
+def _pages(store: Store, pending: list[dict[str, Any]]) -> list[Page]:
+    """The pages of ``pending`` keys, their bodies read with one query."""
+    bodies = load_bodies(store, [p["content_hash"] for p in pending])
+    return [(bodies.get(p["content_hash"]), p["url"], p["source"], p["charset"])
+            for p in pending]
 
 
 def pending_count(store: Store, reextract_before: int | None = None,
@@ -107,21 +113,19 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
     # Claude reads a whole batch's leftovers together (templates are learned per group); the
     # wait is then on its answers, and pages are read in this process.
     with_llm = llm.available and any(s.llm != "never" for s in config.sources)
-    backlog = 0 if with_llm else pending_count(store, run.id if reextract else None)
-    with ExtractorPool(sources, workers, backlog) as pool:
-        used = pool.workers
-        if with_llm:
-            while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
-                bodies = load_bodies(store, [p["content_hash"] for p in batch])
-                pages = [(bodies.get(p["content_hash"]), p["url"], p["source"], p["charset"])
-                         for p in batch]
-                results = [extract_one(body, url, sources.get(name or ""), charset)
-                           for body, url, name, charset in pages]
-                results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
-                                    store)
-                _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
-                run.counters.update(llm.usage.as_counters())
-        else:
+    if with_llm:
+        used = 1
+        while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
+            pages = _pages(store, batch)
+            results = [extract_one(body, url, sources.get(name) if name else None, charset)
+                       for body, url, name, charset in pages]
+            results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts, store)
+            _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
+            run.counters.update(llm.usage.as_counters())
+    else:
+        backlog = pending_count(store, run.id if reextract else None)
+        with ExtractorPool(sources, workers, backlog) as pool:
+            used = pool.workers
             # Chunks come back in page order while the workers read on: each is stored at
             # once, and the next pages are fetched from the store as the workers need them.
             for done, rows in pool.read(_backlog(store, run.id if reextract else None)):

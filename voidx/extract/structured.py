@@ -185,10 +185,9 @@ class _Microdata:
         self.owner: dict[int, int | None] = {}
         found: list[tuple[int, list[LexborNode]]] = []
         for scope in scopes:
-            mem_id = int(scope.mem_id)
+            mem_id = scope.mem_id
             self.scopes[mem_id] = scope
-            if mem_id not in self.attrs:
-                self.attrs[mem_id] = scope.attributes
+            self.attrs[mem_id] = scope.attributes
             inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
             found.append((mem_id, inside))
             for node in inside:
