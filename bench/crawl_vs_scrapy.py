@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 SPEED_TARGET = 3.0
 MEMORY_TARGET = 1.0
 ALLOW = (r"/category/", r"/product/")
-# The fields both sides must agree on, product by product.
 
 VOIDX_TOML = """\
 [crawl]
@@ -212,14 +211,6 @@ def strip_tracking(url: str) -> str:
 
 def _text(selection: SelectorList[Selector]) -> str | None:
     return selection.xpath("normalize-space()").get() or None
-
-
-
-
-
-
-
-
 
 
 def from_jsonld(response: Response) -> dict[str, Any]:
@@ -457,7 +448,7 @@ def main() -> int:
           f"concurrency {args.concurrency}, latency {args.latency * 1000:g} ms, "
           f"best of {args.repeat}")
     print(f"{'contender':<10} {'pages':>7} {'records':>8} {'seconds':>8} {'pages/s':>8} "
-          f"{'peak RSS MB':>12}")
+          f"{'peak mem MB':>12}")
     for r in (v, s):
         print(f"{r.contender:<10} {r.pages:>7} {r.records:>8} {r.seconds:>8.2f} "
               f"{r.pages_per_s:>8.1f} {r.peak_rss_mb:>12.1f}")
@@ -483,7 +474,7 @@ def main() -> int:
         print(f"WARNING: {warning}")
 
     print(f"ratio (voidx/scrapy pages/s): {speed:.2f}x")
-    print(f"memory ratio (voidx/scrapy peak RSS): {memory:.2f}x")
+    print(f"memory ratio (voidx/scrapy peak memory): {memory:.2f}x")
     met = speed >= SPEED_TARGET and memory <= MEMORY_TARGET
     print(f"TARGET {'MET' if met else 'MISSED'} (speed >= {SPEED_TARGET:g}x and "
           f"memory <= {MEMORY_TARGET:g}x)")
