@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,36 @@ def test_provenance_names_each_fields_source() -> None:
     result = extract_page((FIXTURES / "jsonld_basic.html").read_bytes(), URL)
     assert result.provenance["price"]["source"] == "jsonld"
     assert result.provenance["name"]["source"] == "jsonld"
+
+
+def test_provenance_of_a_page_read_from_its_data_says_the_page_shows_the_price() -> None:
+    def page(availability: str | None) -> bytes:
+        offer = {"@type": "Offer", "price": "49.90", "priceCurrency": "EUR"}
+        if availability:
+            offer["availability"] = availability
+        data = {"@context": "https://schema.org", "@type": "Product", "name": "Desk Lamp",
+                "sku": "DL-1", "offers": offer}
+        return (f'<html><head><script type="application/ld+json">{json.dumps(data)}</script>'
+                '</head><body><main><h1>Desk Lamp</h1><p class="price">49,90 €</p>'
+                '<button class="add-to-cart">Add to cart</button></main></body></html>').encode()
+
+    quick = extract_page(page("https://schema.org/InStock"), URL)
+    assert quick.record is not None and quick.record.price == 49.9
+    assert not any(c.source == "dom" for c in quick.candidates)  # the page was not read
+    assert quick.provenance["price"]["source"] == "jsonld"
+    assert quick.provenance["price"]["why"] == (
+        "jsonld price, shown on the page as written with no sign of a sale, a regular price "
+        "or another stock state around it")
+    # read in full, the page's own price agrees and wins the same way
+    full = extract_page(page("https://schema.org/InStock"), URL, read_in_full=True)
+    assert full.record == quick.record
+    assert full.provenance["price"]["why"] == "the page shows this price for the product"
+    # without a declared availability the page is read: its buy button says in stock, as the
+    # full reading says
+    undeclared = extract_page(page(None), URL)
+    assert any(c.source == "dom" for c in undeclared.candidates)
+    assert undeclared.record is not None and undeclared.record.availability == "in_stock"
+    assert undeclared.record == extract_page(page(None), URL, read_in_full=True).record
 
 
 SELECTORS: dict[str, Any] = {

@@ -30,7 +30,7 @@ from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import jsonld_products, microdata_products
 
 # Bump when extraction changes what it produces: pages are extracted again.
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 
 @dataclass
@@ -65,7 +65,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
             and _plainly_shown(page, sources):
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
-        return _decide(sources, DomReading(), url, source, page.canonical)
+        return _decide(sources, DomReading(), url, source, page.canonical, plainly_shown=True)
     tree = tree if tree is not None else LexborHTMLParser(text)
     sources = _with_opengraph(sources, page, always=True)
     found = embedded.products(tree)
@@ -84,9 +84,15 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
 
 
 def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
-            source: SourceConfig | None, canonical: str | None) -> Extraction:
+            source: SourceConfig | None, canonical: str | None, *,
+            plainly_shown: bool = False) -> Extraction:
     decision = reconcile(sources, dom, prefer_selectors=bool(source and
                                                              source.prefer == "selectors"))
+    price = decision.chosen.get("price")
+    if plainly_shown and price is not None and price.why.startswith("first structured"):
+        # (reconcile saw no DOM reading: the page was checked by ``_plainly_shown`` instead)
+        price.why = (f"{price.source} price, shown on the page as written with no sign of a "
+                     "sale, a regular price or another stock state around it")
     provenance = decision.provenance()
     if not decision.values.get("name"):
         return Extraction("quarantined", reason="product data without a name",
@@ -249,11 +255,13 @@ WINDOW_BEFORE, WINDOW_AFTER = 1500, 3000  # shown characters around the product'
 
 
 def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
-    """JSON-LD, microdata or the source's own rules with name, price and SKU, the price
-    visible as written, and around it no sign of a sale, a regular price or a stock message
-    other than the data's own availability."""
+    """JSON-LD, microdata or the source's own rules with name, price, SKU and availability,
+    the price visible as written, and around it no sign of a sale, a regular price or a stock
+    message other than the data's own availability. (Without a declared availability the
+    page is read: its buy button or stock message is then the only one.)"""
     main = sources.get("jsonld") or sources.get("microdata") or sources.get("selectors")
-    if not main or not main.get("name") or not main.get("sku"):
+    if not main or not main.get("name") or not main.get("sku") \
+            or _declared_availability(sources) == "unknown":
         return False
     amount = parse_price(main.get("price"), None)[0]
     if amount is None:
