@@ -12,6 +12,7 @@ import re2
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import select, select_first
+from voidx.extract.scan import PageScan
 
 # Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
 CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
@@ -48,23 +49,12 @@ JS_SHELL = re.compile(r"enable javascript|javascript (?:is )?(?:required|disable
                       r"javascript aktivieren|activer javascript", re.I)
 
 
-HIDDEN = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
-
-
-def shown_html(html: str) -> str:
-    """The body of a page without scripts, styles, templates or comments (one regex pass)."""
-    body = html.find("<body")
-    if body < 0:
-        body = html.lower().find("<body")
-    return HIDDEN.sub(" ", html[body:] if body >= 0 else html)
-
-
-def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
+def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bool,
                  status_code: int | None = None) -> tuple[str, str] | None:
     """(kind, reason) when the page is a block or error page; None for a real page."""
     if status_code is not None and status_code >= 400:
         return ("http_error", f"HTTP {status_code} error page")
-    head = html[:200_000]
+    head = page.text[:200_000]
     if not has_product_data:
         lowered = re.sub(r"\s+", " ", head.lower()).replace("<title> ", "<title>").replace(
             " </title>", "</title>")
@@ -73,7 +63,7 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
                 return (kind, f"{name} page")
     if has_product_data:
         return None
-    visible = _visible_text(html)
+    visible = _visible_text(page)
     title = " ".join(n.text(deep=True) for n in select(tree, "title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
@@ -89,9 +79,11 @@ def block_reason(html: str, tree: LexborHTMLParser, *, has_product_data: bool,
     return None
 
 
-_TAG = re.compile(r"<[^>]+>")
+# A tag as the tokenizer starts one ("<" then a letter, "/", "!" or "?"); one left open runs
+# to the end of the page (a single match: no search from every later "<").
+_TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|\Z)")
 
 
-def _visible_text(html: str) -> str:
-    """The page's words without scripts, styles or markup (a regex pass: no second parse)."""
-    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", shown_html(html)))).strip()
+def _visible_text(page: PageScan) -> str:
+    """The page's words without scripts, styles or markup (no second parse)."""
+    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", page.shown_html()))).strip()

@@ -74,7 +74,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     has_data = any(values.get("name") or values.get("price") is not None
                    for name, values in sources.items() if name != "selectors") or bool(
         sources.get("selectors", {}).get("name"))
-    block = block_reason(text, tree, has_product_data=has_data, status_code=status_code)
+    block = block_reason(page, tree, has_product_data=has_data, status_code=status_code)
     if block is not None:
         return Extraction("blocked", reason=f"{block[0]}: {block[1]}")
     dom = read_dom(tree, url, for_data=has_data or read_in_full)

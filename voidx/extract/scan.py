@@ -22,6 +22,7 @@ import bisect
 import html
 import html.entities
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +79,8 @@ class PageScan:
         if self._meta is None:
             self._meta = {}
             lower = self.lower
-            at = lower.find("<meta")
-            while at >= 0:
+            for at, end in _tags(lower, "<meta"):
                 # Only tags that name an og: or product: property are read in full.
-                rest = _TAG_REST.match(lower, at + 5)
-                end = rest.end() if rest else len(lower)
                 tag = lower[at:end]
                 meta = _META.match(lower, at) if "og:" in tag or "product:" in tag else None
                 if meta is not None:
@@ -90,7 +88,6 @@ class PageScan:
                     if key not in self._meta and (key in OG_KEYS or key.startswith("product:")) \
                             and not _inside(at, self.opaque):
                         self._meta[key] = _value(self.text, meta, 2)
-                at = lower.find("<meta", at + 5)
         return self._meta
 
     def shown_at(self, needle: str, start: int = 0) -> int:
@@ -100,6 +97,20 @@ class PageScan:
         while at >= 0 and self.is_hidden(at):
             at = self.lower.find(needle, at + 1)
         return at
+
+    def shown_html(self) -> str:
+        """The body's markup without the parts a shopper cannot see (scripts, styles,
+        templates, SVG, ``noscript``, comments), each left as a space."""
+        parts: list[str] = []
+        pos = self.body
+        for begin, end in self.hidden:
+            if end <= pos:
+                continue
+            parts.append(self.text[pos:begin] if begin > pos else "")
+            parts.append(" ")
+            pos = end
+        parts.append(self.text[pos:])
+        return "".join(parts)
 
     def is_hidden(self, at: int) -> bool:
         return _inside(at, self.hidden)
@@ -191,8 +202,9 @@ def scan(text: str) -> PageScan:
                 hidden.append((start, open_until))
             pos = token.end()
     found.opaque = opaque
-    for link in _CANONICAL.finditer(lower):
-        if not _inside(link.start(), opaque):
+    for at, end in _tags(lower, "<link"):
+        link = _CANONICAL.match(lower, at) if "canonical" in lower[at:end] else None
+        if link is not None and not _inside(at, opaque):
             found.canonical = _value(text, link, 1)
             break
     merged: list[tuple[int, int]] = []
@@ -203,6 +215,19 @@ def scan(text: str) -> PageScan:
             merged.append((begin, end))
     found.hidden = merged
     return found
+
+
+def _tags(lower: str, opening: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each tag that starts with ``opening`` ("<meta"), in page order. A
+    "<meta" inside another such tag's attributes is not a tag, and a tag left open at the end
+    of the page ends the search (the tokenizer drops it): each character is read once."""
+    at = lower.find(opening)
+    while at >= 0:
+        rest = _TAG_REST.match(lower, at + len(opening))
+        if rest is None:
+            return
+        yield at, rest.end()
+        at = lower.find(opening, rest.end())
 
 
 def _raw_end(end_tag: re.Pattern[str], lower: str, pos: int) -> int:

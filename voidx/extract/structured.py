@@ -173,6 +173,11 @@ def _image(value: Any) -> Any:
     return value
 
 
+# Properties the item queries may return in all (a property is returned once per item around
+# it): beyond this the items nest pathologically and reading them would take quadratic time.
+MAX_PROPERTY_READS = 20_000
+
+
 class _Microdata:
     """The page's items: one query for the itemscope elements, then one per item for the
     itemprop elements inside it. A property belongs to the innermost item around it: the
@@ -184,11 +189,18 @@ class _Microdata:
         self.scopes: dict[int, LexborNode] = {}
         self.owner: dict[int, int | None] = {}
         found: list[tuple[int, list[LexborNode]]] = []
+        reads = 0
         for scope in scopes:
             mem_id = scope.mem_id
+            inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
+            reads += len(inside)
+            if reads > MAX_PROPERTY_READS:
+                # Items nested thousands deep (each query reads every property below it):
+                # no page describes a product so; its microdata is not read at all.
+                self.scopes, self.owned = {}, {}
+                return
             self.scopes[mem_id] = scope
             self.attrs[mem_id] = scope.attributes
-            inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
             found.append((mem_id, inside))
             for node in inside:
                 self.owner[node.mem_id] = mem_id

@@ -1,0 +1,55 @@
+"""Hostile and broken markup: every page is read in time proportional to its size.
+
+Each tail below once cost time quadratic in its length (minutes for these sizes: an
+unterminated tag or comment was searched from every later "<", items nested thousands deep
+each queried their whole subtree). The timeout guards against a hang, it does not time the
+reading: after the fix each page takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from voidx.extract.extractor import extract_page
+
+URL = "https://shop.example/p/lamp"
+DATA = {"@context": "https://schema.org", "@type": "Product", "name": "Desk Lamp", "sku": "DL-1",
+        "offers": {"@type": "Offer", "price": "49.90", "priceCurrency": "EUR",
+                   "availability": "https://schema.org/InStock"}}
+PRODUCT = (f'<html><head><script type="application/ld+json">{json.dumps(DATA)}</script>'
+           '</head><body><main><h1>Desk Lamp</h1><p class="price">49,90 €</p>'
+           '<button class="add-to-cart">Add to cart</button></main>')
+
+TAILS = {
+    "unterminated meta tags": "<meta property=og:title " * 20_000,
+    "unterminated link tags": "<link rel=stylesheet href=/a.css " * 20_000,
+    "one tag holding thousands of meta tags": "<meta property=og:x " * 20_000 + ">",
+    "unterminated comments": "<!--" * 100_000,
+    "scripts opened in a script comment": "<script><!--" + "<script>" * 50_000,
+    "unterminated script tags": "<script type=application/ld+json " * 20_000,
+    "open angle brackets": "<a" * 100_000,
+    "items nested 20,000 deep": "<div itemscope itemtype=https://schema.org/Thing>"
+                                + "<div itemprop=offers itemscope>" * 20_000
+                                + "<span itemprop=price>1</span>",
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("tail", sorted(TAILS))
+def test_a_hostile_tail_neither_hangs_nor_hides_the_product(tail: str) -> None:
+    page = (PRODUCT + TAILS[tail]).encode()
+    for read_in_full in (False, True):
+        result = extract_page(page, URL, read_in_full=read_in_full)
+        assert result.status == "ok", (read_in_full, result.reason)
+        assert result.record is not None
+        assert (result.record.name, result.record.price, result.record.currency,
+                result.record.sku) == ("Desk Lamp", 49.9, "EUR", "DL-1")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("tail", sorted(TAILS))
+def test_a_hostile_page_alone_is_no_product(tail: str) -> None:
+    result = extract_page(TAILS[tail].encode(), URL)
+    assert (result.status, result.record) == ("no_product", None), result.reason
