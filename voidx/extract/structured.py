@@ -188,6 +188,7 @@ class _Microdata:
         self.attrs: dict[int, dict[str, str | None]] = {}
         self.scopes: dict[int, LexborNode] = {}
         self.owner: dict[int, int | None] = {}
+        self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
         found: list[tuple[int, list[LexborNode]]] = []
         reads = 0
         for scope in scopes:
@@ -197,14 +198,13 @@ class _Microdata:
             if reads > MAX_PROPERTY_READS:
                 # Items nested thousands deep (each query reads every property below it):
                 # no page describes a product so; its microdata is not read at all.
-                self.scopes, self.owned = {}, {}
+                self.scopes = {}
                 return
             self.scopes[mem_id] = scope
             self.attrs[mem_id] = scope.attributes
             found.append((mem_id, inside))
             for node in inside:
                 self.owner[node.mem_id] = mem_id
-        self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
         for mem_id, inside in found:
             owned = [(node, node.mem_id) for node in inside if self.owner[node.mem_id] == mem_id]
             if owned:
