@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from voidx.extract.css import UNREADABLE
 from voidx.extract.extractor import extract_page
 
 URL = "https://shop.example/p/lamp"
@@ -30,8 +31,8 @@ TAILS = {
     "scripts opened in a script comment": "<script><!--" + "<script>" * 50_000,
     "unterminated script tags": "<script type=application/ld+json " * 20_000,
     "open angle brackets": "<a" * 100_000,
-    "items nested 20,000 deep": "<div itemscope itemtype=https://schema.org/Thing>"
-                                + "<div itemprop=offers itemscope>" * 20_000
+    "items nested 15,000 deep": "<div itemscope itemtype=https://schema.org/Thing>"
+                                + "<div itemprop=offers itemscope>" * 15_000
                                 + "<span itemprop=price>1</span>",
 }
 
@@ -53,3 +54,19 @@ def test_a_hostile_tail_neither_hangs_nor_hides_the_product(tail: str) -> None:
 def test_a_hostile_page_alone_is_no_product(tail: str) -> None:
     result = extract_page(TAILS[tail].encode(), URL)
     assert (result.status, result.record) == ("no_product", None), result.reason
+
+
+@pytest.mark.timeout(60)
+def test_blocks_nested_deeper_than_a_browser_would_are_quarantined_not_parsed() -> None:
+    """lexbor takes quadratic time over block elements left open inside each other (2.7 s for
+    50,000, hours for 10 MB of them): past ``MAX_OPEN_BLOCKS`` the page is not parsed."""
+    for tail in ("<div>" * 300_000, "<section><ul>" * 150_000):
+        result = extract_page((PRODUCT + tail).encode(), URL, read_in_full=True)
+        assert result.status == "quarantined"
+        assert result.reason is not None and result.reason.startswith(
+            f"{UNREADABLE}: 300,00"), result.reason
+    # as many tags, closed or of other kinds, are read as usual
+    for tail in ("<div></div>" * 100_000, "<span>" * 100_000, "<br>" * 100_000):
+        result = extract_page((PRODUCT + tail).encode(), URL, read_in_full=True)
+        assert result.status == "ok" and result.record is not None, result.reason
+        assert result.record.price == 49.9

@@ -104,13 +104,13 @@ def page(availability: str, shown: str, extra: str = "") -> str:
 def no_dom(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each DOM built by the extractor."""
     built: list[str] = []
-    real = extractor.LexborHTMLParser
+    real = extractor.parse_html
 
-    def counting(html: Any, *args: Any, **kwargs: Any) -> Any:
+    def counting(html: Any) -> Any:
         built.append(str(html)[:40])
-        return real(html, *args, **kwargs)
+        return real(html)
 
-    monkeypatch.setattr(extractor, "LexborHTMLParser", counting)
+    monkeypatch.setattr(extractor, "parse_html", counting)
     return built
 
 

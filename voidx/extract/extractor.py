@@ -20,7 +20,7 @@ from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
-from voidx.extract.css import select_first
+from voidx.extract.css import UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
@@ -50,14 +50,22 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
     ``read_in_full``: read the page as a shopper sees it even when its data is plainly shown
     (the same record, with every candidate: ``--explain``)."""
     text = decode_html(html, charset) if isinstance(html, bytes) else html
+    try:
+        return _extract(text, url, source, status_code, read_in_full)
+    except UnreadableMarkup as exc:
+        return Extraction("quarantined", reason=str(exc))
+
+
+def _extract(text: str, url: str, source: SourceConfig | None, status_code: int | None,
+             read_in_full: bool) -> Extraction:
     page = scan(text)
     # Building the DOM costs more than everything else a page with complete JSON-LD needs:
     # it is built for microdata and rules, or below to read the page itself.
-    tree = LexborHTMLParser(text) if page.microdata else None
+    tree = parse_html(text) if page.microdata else None
     sources = _structured_sources(page, url, tree)
     rules = _rules_to_run(source, sources)
     if rules:
-        tree = tree if tree is not None else LexborHTMLParser(text)
+        tree = tree if tree is not None else parse_html(text)
         selected = apply_rules(tree, rules)
         if selected:
             sources["selectors"] = selected
@@ -66,7 +74,7 @@ def extract_page(html: bytes | str, url: str, source: SourceConfig | None = None
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, page.canonical, plainly_shown=True)
-    tree = tree if tree is not None else LexborHTMLParser(text)
+    tree = tree if tree is not None else parse_html(text)
     sources = _with_opengraph(sources, page, always=True)
     found = embedded.products(tree)
     if found:

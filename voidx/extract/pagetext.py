@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
-from voidx.extract.css import select, select_first
+from voidx.extract.css import parse_html, select, select_first
 
 DROP = ("script", "style", "noscript", "svg", "iframe", "template", "nav", "footer", "form",
         "header", "aside", "[hidden]", "[aria-hidden=true]", "[role=navigation]",
@@ -20,7 +20,7 @@ BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "tr", "h1", "h2", 
               "h5", "h6", "dt", "dd", "table", "ul", "ol", "br", "figure", "figcaption"}
 CHARS_PER_TOKEN = 4
 def page_text(html: bytes | str, url: str, budget_tokens: int = 6000) -> str:
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     title_node = select_first(tree, "title")
     title = title_node.text(strip=True) if title_node is not None else ""
     meta = {n.attributes.get("property") or n.attributes.get("name"): n.attributes.get("content")

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from loguru import logger
-from selectolax.lexbor import LexborHTMLParser
 
 from voidx.clock import now_ts
 from voidx.collect.frontier import load_bodies, load_body
 from voidx.config import Config, SourceConfig
+from voidx.extract.css import UNREADABLE, parse_html
 from voidx.extract.extractor import (
     EXTRACTOR_VERSION,
     Extraction,
@@ -181,7 +181,7 @@ def _with_llm(batch: list[dict[str, Any]], pages: list[Page], results: list[Extr
     # Pages of one template are read by rules learned once; the rest go to Claude one by one.
     groups: dict[tuple[str, str], list[int]] = {}
     for index, request in asks.items():
-        fp = fingerprint(LexborHTMLParser(request.html))
+        fp = fingerprint(parse_html(request.html))
         groups.setdefault((batch[index]["source"], fp), []).append(index)
     templates = TemplateStore(store)
     one_by_one: list[int] = []
@@ -286,7 +286,7 @@ def _disagreement(read: ProductRecord | None, truth: ProductRecord | None, where
 
 
 def _wants_llm(source: SourceConfig | None, result: Extraction, url: str) -> bool:
-    if source is None or source.llm == "never":
+    if source is None or source.llm == "never" or (result.reason or "").startswith(UNREADABLE):
         return False
     if source.llm == "always":
         return True

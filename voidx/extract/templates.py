@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.clock import now_ts
-from voidx.extract.css import select
+from voidx.extract.css import parse_html, select
 from voidx.store import Store
 
 STRUCTURE_TAGS = frozenset({"div", "section", "article", "main", "header", "footer", "nav",
@@ -66,7 +66,7 @@ _SKIPPED = ", ".join(sorted(SKIP_TAGS - {"head"}))
 def skeleton_html(html: bytes | str, budget_chars: int) -> str:
     """The page as Claude needs it to write selectors: elements with class, id, itemprop and
     data attributes, short texts; no scripts, styles or head."""
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     for node in select(tree, _SKIPPED):
         node.decompose()
     body = tree.body
