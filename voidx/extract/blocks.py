@@ -41,7 +41,11 @@ SOFT_404 = re.compile(r"\b404\b.{0,40}(?:error|not found|page)|(?:error|page)\W{
                       r"couldn't find|could not find|can't find|no longer (?:available|exists)|"
                       r"doesn't exist|does not exist|seite nicht gefunden|introuvable|"
                       r"n'existe (?:plus|pas)|no encontrad|non trovat|niet gevonden|"
-                      r"nie znaleziono", re.I)
+                      r"nie znaleziono|ikke fundet|findes ikke|ikke længere tilgængelig|"
+                      r"er udgået|finns inte|hittades inte|ei löytynyt|nicht mehr verfügbar|"
+                      r"n'est plus disponible|ya no está disponible|non è più disponibile|"
+                      r"niet meer (?:beschikbaar|leverbaar)|nie jest już dostępn|"
+                      r"ページが見つかりません|找不到", re.I)
 LOGIN = re.compile(r"sign in|log ?in|anmelden|se connecter|iniciar sesi|accedi|inloggen|"
                    r"zaloguj|to see (?:the )?prices?|members only|create an account", re.I)
 JS_SHELL = re.compile(r"enable javascript|javascript (?:is )?(?:required|disabled)|"

@@ -51,7 +51,8 @@ _ONE_NUMBER = re.compile(r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?|\
 STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strike|"
                     r"strike[-_]?through|line[-_]through|original|before|non[-_]?sale|crossed|"
                     r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
-                    r"\bprice[-_](?:old|was|regular|before|compare)|\blist[-_]?price|"
+                    r"\bprice[-_]?(?:old|was|regular|before|compare)|regular[-_]?price|"
+                    r"\blist[-_]?price|"
                     r"secondary[-_]price")
 # "Regular price" is left out: themes also use it to label the current price of an item that
 # is not on sale; a regular price on sale is struck through or classed as such.
@@ -59,7 +60,7 @@ STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
                          r"tidigare pris|før|vorher|früher|ursprünglich|bisher|antes|prima|"
                          r"przed|voorheen|eerder|ancien prix|prix initial|소비자가|정가|"
                          r"prix barré|prix de base|avant|reg\.|retail price|typical price|"
-                         r"original price)\b")
+                         r"original price)\b|定価|参考価格|希望小売|原价|原價|市场价")
 CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal|promo|"
                      r"selling|price--with(?:out)?tax|price-item--sale|sales|finalprice)\b"
                      r"|final[-_]?price|current[-_]?price|sale[-_]?price|special[-_]?price|"
@@ -88,10 +89,17 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"sold separately|add-on|optional extra|"
                   r"per (?:kg|100 ?g|g|l|ml|count|unit|item|ea)|/\s?\d*\s?(?:kg|g|mg|l|ml|cl|oz|"
                   r"fl oz|lb|count|ct|unit|ea|item|piece|pc|sheet|m|m2|sq ?ft)\b|unit price|"
+                  # unit prices in other languages: "9,34 € litro", "€ / kg", "le litre"
+                  r"(?:\bpor|\bel|\bal|\bau|\ble|\bla|\bpro|\bje|\bza|[€$£]|\beur|zł|kč|\bkr)"
+                  r"\s?/?\s?(?:litros?|litres?|liters?|litr|kilos?|kg|100 ?g|100 ?ml|"
+                  r"unidad|unité|stück|stk|szt)\b|"
+                  r"precio por|prix unitaire|prix au|prezzo unitario|cena jednostkowa|"
+                  r"jednotková cena|jämförpris|kilopris|literpris|"
                   r"grundpreis|as low as|starting at|\bnet(?:to)?\b|excl\.?|excluding|"
                   r"ex\.? (?:tax|vat|gst)|\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
                   r"ab \d+ stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
                   r"ohne mwst|zzgl|hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
+                  r"税抜|税別|本体価格|不含税|"
                   r"lowest price|niedrigste|najniższa|prix le plus bas|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
                   r"other sellers|new \(\d+\) from|used from|from \S+ used")
@@ -126,7 +134,8 @@ CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|prod
                   r"teaser|list[-_]?item)(?:$|[\s_-])")
 SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me when|"
                       r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail|"
-                      r"vyprodáno|udsolgt|utsolgt|slutsåld|nicht vorrätig|売り切れ",
+                      r"vyprodáno|udsolgt|utsolgt|slutsåld|slut (?:i|på) lager|"
+                      r"nicht vorrätig|売り切れ|品切れ|在庫切れ|품절|缺货|售罄",
                       re.I)
 
 
@@ -198,7 +207,8 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True) -> DomR
 BUTTON_TEXT = re.compile(
     r"add to (?:cart|bag|basket|trolley)|buy (?:it )?now|in den (?:warenkorb|einkaufswagen)|"
     r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
-    r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|pre-?order|vorbestellen|"
+    r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|予約注文|予約する|"
+    r"장바구니|구매하기|加入购物车|加入購物車|立即购买|立即購買|pre-?order|vorbestellen|"
     r"précommander|"
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
@@ -208,7 +218,8 @@ def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
     Wrappers that hold another match are dropped, so each button counts once."""
     found = select(tree, BUY_BUTTON)
     for node in select(tree, "button, input[type=submit], input[type=button], [role=button]"):
-        text = (node.text(deep=True) or "") + " " + str(node.attributes.get("value") or "")
+        text = " ".join(((node.text(deep=True) or "") + " "
+                         + str(node.attributes.get("value") or "")).split())
         if len(text) < 60 and BUTTON_TEXT.search(text):
             found.append(node)
     unique: dict[int, LexborNode] = {}
@@ -520,6 +531,14 @@ def _label(node: LexborNode) -> str:
     return " ".join(parts)[:200]
 
 
+# A discount badge after a price ("Ahorra 15%", "-20%", "Save 10%"): it speaks of the
+# saving, not of the price it follows, which is the current one.
+_PERCENT_BADGE = re.compile(r"\W*(?:save|you save|ahorra|ahorras|spare|sparen|sie sparen|"
+                            r"économisez|risparmi|oszczędzasz|bespaar|rabatt|descuento|"
+                            r"sconto|remise|korting|sleva|zniżka)?\s*-?\s*\d{1,3}\s?%\s*"
+                            r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto)?\W*")
+
+
 def _context(node: LexborNode, label: str) -> str:
     """The words a price stands in: its ``label``, its own text and what follows it
     ("/ month", "/ 100 ml", "with Klarna") — not the texts of its neighbours."""
@@ -534,7 +553,7 @@ def _context(node: LexborNode, label: str) -> str:
             following = following.next
         if following is not None and following.tag in INLINE:
             text = following.text(deep=True, separator=" ").strip()
-            if text:
+            if text and not _PERCENT_BADGE.fullmatch(text.lower()):
                 parts.append(text[:60])
                 break
         current = current.parent if current.next is None else None
@@ -598,7 +617,7 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
         if SOLD_OUT.search(text):
             found.append(DomCandidate("availability", "out_of_stock", 3.5, text[:60],
                                       ["the buy button says sold out"]))
-        elif re.search(r"pre-?order|vorbestellen|précommander", text, re.I):
+        elif parse_availability(text) == "preorder":
             found.append(DomCandidate("availability", "preorder", 3.5, text[:60],
                                       ["the buy button offers a pre-order"]))
         elif disabled:

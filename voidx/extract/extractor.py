@@ -239,7 +239,11 @@ _SALE_MARKERS = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "wa
 _STOCK_MARKERS: dict[str, tuple[str, ...]] = {
     "out_of_stock": ("sold out", "sold-out", "out of stock", "unavailable", "notify me",
                      "udsolgt", "utsolgt", "slutsåld", "ausverkauft", "épuisé", "agotado",
-                     "esaurito", "uitverkocht", "vyprodáno", "wyprzedane"),
+                     "esaurito", "uitverkocht", "vyprodáno", "wyprzedane", "slut i lager",
+                     "slut på lager", "ikke på lager", "ej i lager", "niet op voorraad",
+                     "nicht auf lager", "brak w magazynie", "není skladem", "stokta yok",
+                     "sin stock", "esgotado", "在庫切れ", "品切れ", "売り切れ", "품절", "缺货",
+                     "售罄"),
     "preorder": ("pre-order", "preorder"),
 }
 

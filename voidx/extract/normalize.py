@@ -39,11 +39,13 @@ _NO_PRICE = re.compile(r"call for price|price on request|auf anfrage|sur demande
                        r"contact us|preis auf anfrage|n/a", re.I)
 
 _PHRASES: list[tuple[str, Availability]] = [
-    (r"pre-?order|backorder|precompra|vorbestell|précommande|preordine|pre-?venta",
+    (r"pre-?order|backorder|precompra|vorbestell|précommande|preordine|pre-?venta|"
+     r"予約受付|予約注文|予約商品|预售|預購|예약 ?(?:판매|주문)",
      "preorder"),
     (r"out of stock|outofstock|^oos$|sold out|soldout|unavailable|not available|discontinued|"
      r"niet (?:op voorraad|beschikbaar)|uitverkocht|vyprodáno|vypredané|není skladem|"
-     r"udsolgt|utsolgt|slutsåld|ej i lager|ikke på lager|nicht vorrätig|brak w magazynie|"
+     r"udsolgt|utsolgt|slutsåld|slut (?:i|på) lager|ej i lager|ikke på lager|ei varastossa|"
+     r"nicht vorrätig|brak w magazynie|stokta yok|sin stock|sin existencias|품절|缺货|售罄|"
      r"esgotado|tükendi|loppuunmyyty|notify me|back in stock|when (?:it's )?available|"
      r"dejte mi vědět|až bude|benachrichtig|wieder (?:verfügbar|da|auf lager)|prévenez-moi|"
      r"m'alerter|avísame|avvisami|laat het me weten|powiadom|完売|在庫切れ|売り切れ|品切れ|"
