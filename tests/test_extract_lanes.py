@@ -325,6 +325,36 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
     assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
 
 
+def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page the extractor never finishes (a parser looping in C code, where no signal
+    reaches): no chunk gets done for ``page_timeout``, the workers are killed, the chunk is read
+    page by page and the page that hangs again is quarantined."""
+    import time
+
+    from voidx.extract import workers
+
+    real = workers.extract_page
+
+    def hanging(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/hang"):
+            time.sleep(3600)
+        return real(body, url, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "extract_page", hanging)  # forked workers inherit it
+    html = page("InStock", "In stock").encode()
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
+    pages[130] = (html, "https://shop.example/p/hang", None, None)
+    with ExtractorPool({}, 2, backlog=len(pages), page_timeout=2.0) as pool:
+        rows = [row for _, chunk in pool.read((None, page) for page in pages) for row in chunk]
+    assert len(rows) == len(pages)
+    assert rows[130][:2] == ("quarantined", None)
+    assert rows[130][4] == "extractor timed out: reading this page took over 2 s"
+    assert sum(row[0] == "ok" for row in rows) == len(pages) - 1
+    assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
+
+
 def test_a_grid_of_products_without_data_is_dismissed_without_reading_its_prices() -> None:
     """A category page (24 product cards, no data, no buy button, SKU or stock message of its
     own) cannot show one product: it is set aside as before, its cards' prices unread; read

@@ -124,7 +124,8 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
             run.counters.update(llm.usage.as_counters())
     else:
         backlog = pending_count(store, run.id if reextract else None)
-        with ExtractorPool(sources, workers, backlog) as pool:
+        with ExtractorPool(sources, workers, backlog,
+                           page_timeout=config.extract.page_timeout) as pool:
             used = pool.workers
             # Chunks come back in page order while the workers read on: each is stored at
             # once, and the next pages are fetched from the store as the workers need them.

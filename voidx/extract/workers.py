@@ -23,7 +23,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import TypeVar
@@ -41,6 +41,7 @@ Page = tuple[bytes | None, str, str | None, str | None]
 Row = tuple[str, str | None, str | None, str, str | None]
 
 POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
+PAGE_TIMEOUT_S = 60.0  # no chunk done for this long: a worker is stuck on a page
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
 IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits for
 T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
@@ -121,13 +122,19 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None)
             for body, url, name, charset in pages]
 
 
+class _Stuck(Exception):
+    """No chunk in flight got done in ``page_timeout``: a worker is stuck on a page."""
+
+
 class ExtractorPool:
     """``with ExtractorPool(sources, workers, backlog) as pool: pool.read(tagged_pages)``;
     with a backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read in this process."""
 
-    def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int) -> None:
+    def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int, *,
+                 page_timeout: float = PAGE_TIMEOUT_S) -> None:
         self.sources = sources
         self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES else 1
+        self.page_timeout = page_timeout
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ExtractorPool:
@@ -160,10 +167,10 @@ class ExtractorPool:
             while pending:
                 chunk, future = pending.popleft()
                 try:
-                    rows = future.result()
-                except BrokenProcessPool:
-                    # A worker died (a crash in a parser, the OOM killer): read this chunk
-                    # page by page in a new pool to find the page, then go on.
+                    rows = self._result(future, [f for _, f in pending])
+                except (BrokenProcessPool, _Stuck):
+                    # A worker died (a crash in a parser, the OOM killer) or is stuck on a page:
+                    # read this chunk page by page in a new pool to find the page, then go on.
                     rows = self._isolate([page for _, page in chunk])
                     pending = deque((waiting, self._submit(waiting)) for waiting, _ in pending)
                 for following in itertools.islice(chunks, 1):
@@ -183,19 +190,46 @@ class ExtractorPool:
             failed.set_exception(exc)
             return failed
 
+    def _result(self, future: Future[list[Row]], others: list[Future[list[Row]]]) -> list[Row]:
+        """``future``'s rows, once done; ``_Stuck`` (the pool's workers killed) when no chunk
+        in flight got done for ``page_timeout`` seconds."""
+        while True:
+            waiting = [future, *(f for f in others if not f.done())]
+            done, _ = wait(waiting, timeout=self.page_timeout, return_when=FIRST_COMPLETED)
+            if future in done:
+                return future.result()
+            if not done:
+                self._kill()
+                raise _Stuck
+
     def _isolate(self, chunk: list[Page]) -> list[Row]:
         rows = []
         self.close(wait=False)  # the broken pool
         for page in chunk:
             try:
-                rows.extend(self._ensure_pool().submit(_read, [page]).result())
+                rows.extend(self._ensure_pool().submit(_read, [page]).result(
+                    timeout=self.page_timeout))
             except BrokenProcessPool:
                 self.close(wait=False)
                 logger.bind(url=page[1]).error("the extractor's process died reading {}",
                                                page[1])
                 rows.append(as_row(Extraction("quarantined", reason="extractor crashed: its "
                                               "worker process died reading this page")))
+            except TimeoutError:
+                self._kill()
+                logger.bind(url=page[1]).error("reading {} took over {:g} s: stopped",
+                                               page[1], self.page_timeout)
+                rows.append(as_row(Extraction("quarantined", reason=(
+                    f"extractor timed out: reading this page took over "
+                    f"{self.page_timeout:g} s"))))
         return rows
+
+    def _kill(self) -> None:
+        """Stop the pool at once, its workers killed wherever they are."""
+        if self._pool is not None:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+            self.close(wait=False)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
