@@ -378,3 +378,26 @@ def test_a_grid_of_products_without_data_is_dismissed_without_reading_its_prices
     cards = read_dom(tree, url).prices
     assert len(cards) >= 20
     assert all("inside a product card" in " ".join(c.reasons) for c in cards)
+
+
+def test_the_title_is_not_the_sites_logo_and_may_be_no_heading() -> None:
+    """A shop whose <h1> is its logo (a link home) and whose product title is a div: the
+    title is found by the data's name, and the buy box around it is read."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from voidx.extract.dom import read_dom
+
+    body = ('<html><body><header><h1 class="logo"><a href="/">Lamp Shop</a></h1></header>'
+            '<div class="layout"><aside><a href="/c">Lamps</a></aside><div class="product">'
+            '<div class="name">Aster Desk Lamp <span class="code">AL-1</span></div>'
+            '<div class="row"><div class="col"><div class="price-panel">'
+            '<span class="price">CHF 1\'049.–</span></div></div>'
+            '<div class="col"><form><button type="submit">In den Warenkorb</button></form>'
+            '</div></div></div></div></body></html>')
+    dom = read_dom(LexborHTMLParser(body), "https://shop.example/p/1", name="Aster Desk Lamp")
+    assert dom.name == "Aster Desk Lamp AL-1"
+    best = dom.best_price()
+    assert best is not None and best.value == 1049.0 and "inside the main product" in best.reasons
+    # without the data's name nothing better is known: the first <h1> stands
+    plain = read_dom(LexborHTMLParser(body), "https://shop.example/p/1")
+    assert plain.name == "Lamp Shop"

@@ -30,9 +30,6 @@ KNOWN_MISSES = {
                                          "to the microdata price",
     "e-b2b-de-drill.html": "a B2B page showing the net price first: the gross price, shown "
                            "second, is taken (net prices are treated as notes)",
-    "f-hybris-ch-jsonld-stale.html": "no <h1>: the title is a div, so the buy box is looked "
-                                     "for around the buy button only, and the price panel "
-                                     "beside it is not read; the stale JSON-LD price wins",
     "f-shopify-recharge-au-subscribe-preselected.html": "a subscription widget preselects "
                                                         "subscribe-and-save: its price is "
                                                         "not recognised as the current one",

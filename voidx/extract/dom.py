@@ -171,18 +171,19 @@ class DomReading:
         return self.buy_buttons >= 5 or len(confident) >= 6
 
 
-def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True) -> DomReading:
+def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
+             name: str | None = None) -> DomReading:
     """What the page shows: its title, buy buttons, prices, SKUs and stock messages.
     ``for_data=False``: the page carries no product data and the reading only decides whether
     it shows one product; without a buy button, a SKU or a stock message it cannot, and its
-    prices (the costly part, on a grid of products) are not read."""
+    prices (the costly part, on a grid of products) are not read. ``name``: the product's name
+    in its data, to find its title on a page whose ``<h1>`` is missing or the site's logo."""
     body = tree.body
     reading = DomReading()
     if body is None:
         return reading
-    title = _title(tree)
-    reading.name = title
-    h1 = select_first(tree, "h1")
+    h1 = _title_node(tree, name)
+    reading.name = _title(tree, h1)
     buttons = _buy_buttons(tree)
     button = buttons[0] if buttons else None
     main = _main_container(h1, button)
@@ -230,9 +231,39 @@ def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
     return real or list(unique.values())[:1]
 
 
-def _title(tree: LexborHTMLParser) -> str | None:
+def _title_node(tree: LexborHTMLParser, name: str | None) -> LexborNode | None:
+    """The element that shows the product's title: the first ``<h1>`` that is not the site's
+    logo (a link to the home page); else, knowing the data's ``name``, the first heading or
+    title- or name-classed element whose text starts with it; else the first ``<h1>``."""
+    h1s = select(tree, "h1")
+    for h1 in h1s:
+        if not _is_logo(h1):
+            return h1
+    wanted = " ".join((name or "").lower().split())
+    if len(wanted) >= 3:
+        for node in select(tree, "h2, h3, [class*=title], [class*=name], [itemprop=name]")[:300]:
+            if node.tag in ("meta", "title", "link", "img", "input"):
+                continue
+            text = " ".join(node.text(deep=True, separator=" ").lower().split())
+            if text.startswith(wanted) and len(text) <= len(wanted) + 80:
+                return node
+    return h1s[0] if h1s else None
+
+
+def _is_logo(h1: LexborNode) -> bool:
+    """An ``<h1>`` holding a link to the home page: the site's name, not a product's."""
+    for node in h1.traverse(include_text=False):
+        if node.tag == "a":
+            href = (node.attributes.get("href") or "").strip()
+            if href in ("/", "./", "#") or (href.count("/") == 3 and href.startswith("http")
+                                            and href.endswith("/")):
+                return True
+    return False
+
+
+def _title(tree: LexborHTMLParser, title: LexborNode | None) -> str | None:
     for selector in ("h1", 'meta[property="og:title"]', "title"):
-        node = select_first(tree, selector)
+        node = title if selector == "h1" else select_first(tree, selector)
         if node is None:
             continue
         text = node.attributes.get("content") if node.tag == "meta" else node.text(deep=True)
@@ -531,12 +562,17 @@ def _label(node: LexborNode) -> str:
     return " ".join(parts)[:200]
 
 
-# A discount badge after a price ("Ahorra 15%", "-20%", "Save 10%"): it speaks of the
-# saving, not of the price it follows, which is the current one.
-_PERCENT_BADGE = re.compile(r"\W*(?:save|you save|ahorra|ahorras|spare|sparen|sie sparen|"
-                            r"économisez|risparmi|oszczędzasz|bespaar|rabatt|descuento|"
-                            r"sconto|remise|korting|sleva|zniżka)?\s*-?\s*\d{1,3}\s?%\s*"
-                            r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto)?\W*")
+# A badge after a price: a discount ("Ahorra 15%", "-20%", "Save 10%") or free shipping
+# ("送料無料", "Free shipping"). It speaks of the saving or the delivery, not of the price it
+# follows, which is the current one.
+_BADGE = re.compile(r"\W*(?:(?:save|you save|ahorra|ahorras|spare|sparen|sie sparen|"
+                    r"économisez|risparmi|oszczędzasz|bespaar|rabatt|descuento|"
+                    r"sconto|remise|korting|sleva|zniżka)?\s*-?\s*\d{1,3}\s?%\s*"
+                    r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto)?|"
+                    r"送料無料|free (?:shipping|delivery)|kostenlose[rn]? (?:versand|lieferung)|"
+                    r"versandkostenfrei|livraison (?:gratuite|offerte)|envío gratis|"
+                    r"spedizione gratuita|gratis (?:verzending|levering|bezorging)|"
+                    r"darmowa dostawa|fri frakt|fri levering|무료배송|包邮|免运费)\W*")
 
 
 def _context(node: LexborNode, label: str) -> str:
@@ -553,7 +589,7 @@ def _context(node: LexborNode, label: str) -> str:
             following = following.next
         if following is not None and following.tag in INLINE:
             text = following.text(deep=True, separator=" ").strip()
-            if text and not _PERCENT_BADGE.fullmatch(text.lower()):
+            if text and not _BADGE.fullmatch(text.lower()):
                 parts.append(text[:60])
                 break
         current = current.parent if current.next is None else None

@@ -85,7 +85,9 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
     block = block_reason(page, tree, has_product_data=has_data, status_code=status_code)
     if block is not None:
         return Extraction("blocked", reason=f"{block[0]}: {block[1]}")
-    dom = read_dom(tree, url, for_data=has_data or read_in_full)
+    name = next((str(values["name"]) for values in sources.values() if values.get("name")),
+                None)
+    dom = read_dom(tree, url, for_data=has_data or read_in_full, name=name)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
     return _decide(sources, dom, url, source, page.canonical)
