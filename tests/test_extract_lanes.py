@@ -401,3 +401,28 @@ def test_the_title_is_not_the_sites_logo_and_may_be_no_heading() -> None:
     # without the data's name nothing better is known: the first <h1> stands
     plain = read_dom(LexborHTMLParser(body), "https://shop.example/p/1")
     assert plain.name == "Lamp Shop"
+
+
+@pytest.mark.parametrize("preselected", ["onetime", "subscription", None])
+def test_the_price_of_the_preselected_purchase_option_is_the_price(
+        preselected: str | None) -> None:
+    """Radio options with their prices (one-time purchase or subscribe & save): the data gives
+    the one-time price; the option the page preselects is what the shopper pays."""
+    data = {"@context": "https://schema.org", "@type": "Product", "name": "Daily Greens",
+            "sku": "DG-1", "offers": {"@type": "Offer", "price": "64.95",
+                                      "priceCurrency": "AUD",
+                                      "availability": "https://schema.org/InStock"}}
+
+    def option(value: str, label: str, price: str) -> str:
+        checked = " checked" if value == preselected else ""
+        return (f'<label><input type="radio" name="purchase_option" value="{value}"{checked}>'
+                f'<span>{label}</span> <span class="option-price">{price}</span></label>')
+
+    body = (f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>'
+            '<body><main><h1>Daily Greens</h1><div class="options">'
+            + option("onetime", "One-time purchase", "$64.95")
+            + option("subscription", "Deliver every month", "$55.21")
+            + '</div><button class="add-to-cart">Add to cart</button></main></body></html>')
+    record = extract_page(body.encode(), URL).record
+    assert record is not None
+    assert record.price == {"onetime": 64.95, "subscription": 55.21, None: 64.95}[preselected]

@@ -26,13 +26,10 @@ KNOWN_MISSES = {
                                         "tier is not recognised as the unit price",
     "c-wordpress-blog-no-markup-jpy.html": "a blog post selling one item through a 'Buy now' "
                                            "link: no product signal strong enough",
-    "c-wordpress-edd-variable-brl.html": "the preselected option's price (a radio label) loses "
-                                         "to the microdata price",
+    "c-wordpress-edd-variable-brl.html": "a digital course with no stock statement: its "
+                                         "active buy button reads as in stock (price right)",
     "e-b2b-de-drill.html": "a B2B page showing the net price first: the gross price, shown "
                            "second, is taken (net prices are treated as notes)",
-    "f-shopify-recharge-au-subscribe-preselected.html": "a subscription widget preselects "
-                                                        "subscribe-and-save: its price is "
-                                                        "not recognised as the current one",
 }
 
 

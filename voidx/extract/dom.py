@@ -398,6 +398,26 @@ class _Marks:
         self._outside: dict[int, str | None] = {}
         self._cache: dict[int, tuple[str | None, bool, bool, bool]] = {}
         self.holders = holders or set()  # the main product and the wrappers around it
+        self._checked: set[str | None] | None = None  # radio groups with a preselected option
+
+    def option(self, ancestors: list[LexborNode], body: LexborNode) -> bool | None:
+        """For a price in the label of a radio option (one-time or subscription, a licence, a
+        size): whether that option is the preselected one; None when the price is in no such
+        label, or no option of its group is preselected."""
+        for node in ancestors[:4]:
+            if node.tag != "label":
+                continue
+            radio = next((n for n in node.traverse(include_text=False) if n.tag == "input"
+                          and (n.attributes.get("type") or "").lower() == "radio"), None)
+            if radio is None:
+                return None
+            if "checked" in radio.attributes:
+                return True
+            if self._checked is None:
+                self._checked = {n.attributes.get("name")
+                                 for n in select(body, "input[type=radio][checked]")}
+            return False if radio.attributes.get("name") in self._checked else None
+        return None
 
     def _attrs(self, node: LexborNode) -> str:
         key = node.mem_id
@@ -497,6 +517,13 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if main is not None and any(a.mem_id == main.mem_id for a in ancestors):
         c.score += 3
         c.reasons.append("inside the main product")
+    option = marks.option(ancestors, ancestors[-1])
+    if option:
+        c.score += 3
+        c.reasons.append("the price of the option the page preselects")
+    elif option is not None:
+        c.score -= 4
+        c.reasons.append("the price of an option the page does not preselect")
     if any(a.tag in ("del", "s", "strike") for a in ancestors[:4]) or \
             "line-through" in " ".join(str(a.attributes.get("style") or "") for a in ancestors[:3]):
         c.score -= 6

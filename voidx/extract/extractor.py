@@ -236,7 +236,9 @@ _SALE_MARKERS = ("<del", "<s>", "<s ", "<strike", "line-through", "compare", "wa
                  "was_price", "price-was", "old-price", "oldprice", "old_price", "price-old",
                  "regular", "list-price", "list price", "rrp", "msrp", "strike",
                  "data-price-type", "% off", "save ", "original", "on-sale", "sale-price",
-                 "sale price", "discount", "reduced", "secondary-price")
+                 "sale price", "discount", "reduced", "secondary-price",
+                 # ...or options with their own prices, one of them maybe preselected
+                 'type="radio"', "type='radio'", "type=radio")
 # ...or a stock message, which only matters when it is not the data's own availability.
 _STOCK_MARKERS: dict[str, tuple[str, ...]] = {
     "out_of_stock": ("sold out", "sold-out", "out of stock", "unavailable", "notify me",

@@ -146,6 +146,17 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
                      and "inside a '" not in c.why and "instalment" not in c.why}
     if prefer_selectors and prices and prices[0].source == "selectors":
         return _win(prices[0], "the source prefers its selectors", prices, visible)
+    option = max((c for c in visible if "option the page preselects" in c.why),
+                 key=lambda c: c.score, default=None)
+    if option is not None and prices and option.value != prices[0].value and any(
+            c.value == prices[0].value and "does not preselect" in c.why for c in visible):
+        # The data's price is that of an option the page shows unselected (one-time purchase
+        # beside a preselected subscription, another licence): the preselected one is paid.
+        for loser in prices:
+            loser.why = _why_not_shown(loser.value, visible)
+        option.why = f"what the page shows ({option.why})"
+        _mark_losers(option, visible)
+        return option
     if selected_variant and prices and prices[0].source == "embedded":
         return _win(prices[0], "the price of the variant the page preselects", prices, visible)
     for candidate in prices:
