@@ -260,8 +260,8 @@ def baseline_extractor(site_rules: bool = True) -> Extract:
                 item[key] = str(item[key])
         for key, kind in (("rating", float), ("review_count", int)):
             try:
-                item[key] = kind(item[key]) if item.get(key) is not None else None
-            except ValueError:
+                item[key] = kind(first(item[key])) if item.get(key) is not None else None
+            except (TypeError, ValueError):
                 item[key] = None
         return item
 

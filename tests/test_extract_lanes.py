@@ -426,3 +426,17 @@ def test_the_price_of_the_preselected_purchase_option_is_the_price(
     record = extract_page(body.encode(), URL).record
     assert record is not None
     assert record.price == {"onetime": 64.95, "subscription": 55.21, None: 64.95}[preselected]
+
+
+def test_a_quote_opens_an_attribute_value_only_after_an_equals_sign() -> None:
+    """As the tokenizer reads tags: "content=Don't" holds an apostrophe, not the start of a
+    value that would swallow the tags after it; a quoted value may hold ">"."""
+    from voidx.extract.scan import scan
+
+    page = scan("<html><head><meta name=description content=Don't miss>"
+                '<meta property="og:title" content="Lamp > Desk">'
+                '<meta content="x property=og:url" name=keywords>'
+                "<link rel=alternate title=it's href=/fr>"
+                '<link rel="canonical" href="https://shop.example/p/lamp"></head></html>')
+    assert page.meta == {"og:title": "Lamp > Desk"}
+    assert page.canonical == "https://shop.example/p/lamp"

@@ -347,3 +347,31 @@ def test_a_batch_the_provider_lost_is_marked_failed_and_asked_again(
                             ).fetchall()
     assert [r[0] for r in rows] == ["failed", "collected"]
     assert "404" in rows[0][1] or "not found" in rows[0][1].lower()
+
+
+@pytest.mark.parametrize("mode", ["fallback", "always"])
+def test_pages_nested_too_deep_are_not_sent_to_claude(keyed: None, tmp_path: Path,
+                                                       fake: FakeAnthropic, mode: str) -> None:
+    """A page whose document would take hours to build: without data it is quarantined and
+    not sent; read from its data (llm = "always") it keeps its record, and is not sent."""
+    data = {"@context": "https://schema.org", "@type": "Product", "name": "Lamp", "sku": "L-1",
+            "offers": {"@type": "Offer", "price": "49.90", "priceCurrency": "EUR",
+                       "availability": "https://schema.org/InStock"}}
+    deep = "<div>" * 30_000
+    with_data = (f'<html><head><script type="application/ld+json">{json.dumps(data)}'
+                 '</script></head><body><h1>Lamp</h1><p>49,90 €</p>' + deep + "</body></html>")
+    pages = {"/u/1": unique_page(1), "/u/2": f"<html><body><h1>Lamp</h1>{deep}</body></html>",
+             "/p/3": with_data}
+    with StaticSite(make_site(pages)) as site:
+        cli = project(tmp_path / "p", site, fake, mode=mode)
+        cli.ok("crawl")
+        summary = cli.ok("extract")
+    assert fake.message_calls == (1 if mode == "fallback" else 2)  # /u/1 (and the index)
+    sent = " ".join(str(r["messages"]) for r in fake.message_requests)
+    assert "L-1" not in sent
+    rows = cli.ok("query", "SELECT url, status, reason FROM extractions ORDER BY url")
+    by_path = {r["url"].rsplit("/", 2)[-2] + "/" + r["url"].rsplit("/", 1)[-1]: r for r in rows}
+    assert by_path["u/2"]["status"] == "quarantined"
+    assert by_path["u/2"]["reason"].startswith("markup nested too deep: 30,00")
+    assert by_path["p/3"]["status"] == "ok"
+    assert summary["quarantined"] >= 1

@@ -6,19 +6,30 @@ documents, so it keeps one engine and hands it each document's nodes."""
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import Counter
 
 from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
+from voidx.extract.scan import scan
+
 _local = threading.local()
 
-# Block elements left open around each other: building the document costs time quadratic in
-# how deep they nest (each one looks down the whole stack for a paragraph to close), and
-# browsers stop nesting at 512. 20,000 take lexbor about half a second; 10 MB of them, hours.
-MAX_OPEN_BLOCKS = 20_000
-_BLOCKS = ("div", "ul", "ol", "dl", "section", "article", "aside", "nav", "header", "footer",
-           "main", "form", "fieldset", "figure", "figcaption", "blockquote", "details",
-           "summary", "dialog", "address", "center", "menu", "hgroup", "dir", "search")
+# Elements left open around each other: building the document costs lexbor time quadratic
+# in how deep they nest (start tags such as <div> or <li> look down the whole stack of open
+# elements), and browsers stop nesting at 512. 20,000 take it about half a second; 10 MB of
+# them, hours.
+MAX_OPEN_ELEMENTS = 20_000
+# Elements that cannot nest in themselves: void, or closed by the next of their kind or by
+# their parent (an open <li> ends at the next <li>).
+_FLAT = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr", "param", "keygen", "li", "p", "dt", "dd",
+                   "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot",
+                   "colgroup", "caption", "rb", "rt", "rtc", "rp", "a", "nobr", "button",
+                   "h1", "h2", "h3", "h4", "h5", "h6", "form", "select", "html", "head",
+                   "body", "frame", "image", "menuitem"})
+_TAG_NAME = re.compile(r"<(/?)([a-z][a-z0-9-]*)")
 UNREADABLE = "markup nested too deep"
 
 
@@ -27,21 +38,27 @@ class UnreadableMarkup(ValueError):
 
 
 def parse_html(html: str | bytes) -> LexborHTMLParser:
-    """lexbor's document of a page; ``UnreadableMarkup`` for block elements left open more
-    than ``MAX_OPEN_BLOCKS`` deep (two counts over the page tell most pages apart at once)."""
+    """lexbor's document of a page; ``UnreadableMarkup`` for more than ``MAX_OPEN_ELEMENTS``
+    elements left open (two counts over the page tell almost every page apart at once)."""
     if isinstance(html, bytes):
         unclosed = html.count(b"<") - 2 * html.count(b"</")
-        text = html.decode("utf-8", "replace") if unclosed > MAX_OPEN_BLOCKS else ""
+        text = html.decode("utf-8", "replace") if unclosed > MAX_OPEN_ELEMENTS else ""
     else:
         unclosed, text = html.count("<") - 2 * html.count("</"), html
-    if unclosed > MAX_OPEN_BLOCKS:
-        lower = text.lower()
-        open_blocks = sum(lower.count(f"<{name}") - lower.count(f"</{name}")
-                          for name in _BLOCKS)
-        if open_blocks > MAX_OPEN_BLOCKS:
+    if unclosed > MAX_OPEN_ELEMENTS:
+        page = scan(text)  # tags count outside comments, scripts, styles...: there they are text
+        parts, pos = [], 0
+        for begin, end in page.opaque:
+            parts.append(page.lower[pos:begin])
+            pos = max(pos, end)
+        parts.append(page.lower[pos:])
+        tags = Counter(_TAG_NAME.findall(" ".join(parts)))
+        left_open = sum(max(0, n - tags[("/", name)]) for (end, name), n in tags.items()
+                        if not end and name not in _FLAT)
+        if left_open > MAX_OPEN_ELEMENTS:
             raise UnreadableMarkup(
-                f"{UNREADABLE}: {open_blocks:,} block elements left open (at most "
-                f"{MAX_OPEN_BLOCKS:,} are read; browsers stop nesting at 512)")
+                f"{UNREADABLE}: {left_open:,} elements left open (at most "
+                f"{MAX_OPEN_ELEMENTS:,} are read; browsers stop nesting at 512)")
     return LexborHTMLParser(html)
 
 

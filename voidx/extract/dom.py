@@ -91,8 +91,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"fl oz|lb|count|ct|unit|ea|item|piece|pc|sheet|m|m2|sq ?ft)\b|unit price|"
                   # unit prices in other languages: "9,34 € litro", "€ / kg", "le litre"
                   r"(?:\bpor|\bel|\bal|\bau|\ble|\bla|\bpro|\bje|\bza|[€$£]|\beur|zł|kč|\bkr)"
-                  r"\s?/?\s?(?:litros?|litres?|liters?|litr|kilos?|kg|100 ?g|100 ?ml|"
-                  r"unidad|unité|stück|stk|szt)\b|"
+                  r"\s?/?\s?(?:litros?|litres?|liters?|litr|kilos?|kg|100 ?g|100 ?ml)\b|"
                   r"precio por|prix unitaire|prix au|prezzo unitario|cena jednostkowa|"
                   r"jednotková cena|jämförpris|kilopris|literpris|"
                   r"grundpreis|as low as|starting at|\bnet(?:to)?\b|excl\.?|excluding|"
@@ -209,7 +208,7 @@ BUTTON_TEXT = re.compile(
     r"add to (?:cart|bag|basket|trolley)|buy (?:it )?now|in den (?:warenkorb|einkaufswagen)|"
     r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
     r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|予約注文|予約する|"
-    r"장바구니|구매하기|加入购物车|加入購物車|立即购买|立即購買|pre-?order|vorbestellen|"
+    r"장바구니\s?(?:에\s?)?담기|구매하기|加入购物车|加入購物車|立即购买|立即購買|pre-?order|vorbestellen|"
     r"précommander|"
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
@@ -245,9 +244,19 @@ def _title_node(tree: LexborHTMLParser, name: str | None) -> LexborNode | None:
             if node.tag in ("meta", "title", "link", "img", "input"):
                 continue
             text = " ".join(node.text(deep=True, separator=" ").lower().split())
-            if text.startswith(wanted) and len(text) <= len(wanted) + 80:
+            if text.startswith(wanted) and len(text) <= len(wanted) + 80 \
+                    and not _in_navigation(node):
                 return node
     return h1s[0] if h1s else None
+
+
+def _in_navigation(node: LexborNode) -> bool:
+    """Inside a menu or a breadcrumb trail (whose last crumb is often the product's name)."""
+    for ancestor in _ancestors(node)[:10]:
+        if ancestor.tag in ("nav", "header", "footer") or "breadcrumb" in _attrs_text(
+                ancestor).lower():
+            return True
+    return False
 
 
 def _is_logo(h1: LexborNode) -> bool:
@@ -255,7 +264,7 @@ def _is_logo(h1: LexborNode) -> bool:
     for node in h1.traverse(include_text=False):
         if node.tag == "a":
             href = (node.attributes.get("href") or "").strip()
-            if href in ("/", "./", "#") or (href.count("/") == 3 and href.startswith("http")
+            if href in ("/", "./") or (href.count("/") == 3 and href.startswith("http")
                                             and href.endswith("/")):
                 return True
     return False
@@ -399,25 +408,33 @@ class _Marks:
         self._cache: dict[int, tuple[str | None, bool, bool, bool]] = {}
         self.holders = holders or set()  # the main product and the wrappers around it
         self._checked: set[str | None] | None = None  # radio groups with a preselected option
+        self._options: dict[int, tuple[bool, str] | None] = {}
 
-    def option(self, ancestors: list[LexborNode], body: LexborNode) -> bool | None:
+    def option(self, ancestors: list[LexborNode], body: LexborNode) -> tuple[bool, str] | None:
         """For a price in the label of a radio option (one-time or subscription, a licence, a
-        size): whether that option is the preselected one; None when the price is in no such
-        label, or no option of its group is preselected."""
-        for node in ancestors[:4]:
-            if node.tag != "label":
-                continue
-            radio = next((n for n in node.traverse(include_text=False) if n.tag == "input"
-                          and (n.attributes.get("type") or "").lower() == "radio"), None)
-            if radio is None:
-                return None
-            if "checked" in radio.attributes:
-                return True
-            if self._checked is None:
-                self._checked = {n.attributes.get("name")
-                                 for n in select(body, "input[type=radio][checked]")}
-            return False if radio.attributes.get("name") in self._checked else None
-        return None
+        size): whether that option is the preselected one, and its group's name; None when
+        the price is in no such label, or no option of its group is preselected. Each label
+        is looked into once."""
+        label = next((node for node in ancestors[:4] if node.tag == "label"), None)
+        if label is None:
+            return None
+        key = label.mem_id
+        if key not in self._options:
+            self._options[key] = self._option(label, body)
+        return self._options[key]
+
+    def _option(self, label: LexborNode, body: LexborNode) -> tuple[bool, str] | None:
+        radio = next((n for n in label.traverse(include_text=False) if n.tag == "input"
+                      and (n.attributes.get("type") or "").lower() == "radio"), None)
+        if radio is None:
+            return None
+        group = radio.attributes.get("name") or ""
+        if "checked" in radio.attributes:
+            return True, group
+        if self._checked is None:
+            self._checked = {n.attributes.get("name") or ""
+                             for n in select(body, "input[type=radio][checked]")}
+        return (False, group) if group in self._checked else None
 
     def _attrs(self, node: LexborNode) -> str:
         key = node.mem_id
@@ -518,12 +535,12 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score += 3
         c.reasons.append("inside the main product")
     option = marks.option(ancestors, ancestors[-1])
-    if option:
+    if option is not None and option[0]:
         c.score += 3
-        c.reasons.append("the price of the option the page preselects")
+        c.reasons.append(f"the price of the option the page preselects ({option[1]!r})")
     elif option is not None:
         c.score -= 4
-        c.reasons.append("the price of an option the page does not preselect")
+        c.reasons.append(f"the price of an option the page does not preselect ({option[1]!r})")
     if any(a.tag in ("del", "s", "strike") for a in ancestors[:4]) or \
             "line-through" in " ".join(str(a.attributes.get("style") or "") for a in ancestors[:3]):
         c.score -= 6
@@ -616,7 +633,7 @@ def _context(node: LexborNode, label: str) -> str:
             following = following.next
         if following is not None and following.tag in INLINE:
             text = following.text(deep=True, separator=" ").strip()
-            if text and not _BADGE.fullmatch(text.lower()):
+            if text and not (len(text) <= 60 and _BADGE.fullmatch(" ".join(text.lower().split()))):
                 parts.append(text[:60])
                 break
         current = current.parent if current.next is None else None

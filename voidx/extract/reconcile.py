@@ -24,6 +24,7 @@ Precedence, by field:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,12 +147,8 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
                      and "inside a '" not in c.why and "instalment" not in c.why}
     if prefer_selectors and prices and prices[0].source == "selectors":
         return _win(prices[0], "the source prefers its selectors", prices, visible)
-    option = max((c for c in visible if "option the page preselects" in c.why),
-                 key=lambda c: c.score, default=None)
-    if option is not None and prices and option.value != prices[0].value and any(
-            c.value == prices[0].value and "does not preselect" in c.why for c in visible):
-        # The data's price is that of an option the page shows unselected (one-time purchase
-        # beside a preselected subscription, another licence): the preselected one is paid.
+    option = _preselected_instead(prices, visible)
+    if option is not None:
         for loser in prices:
             loser.why = _why_not_shown(loser.value, visible)
         option.why = f"what the page shows ({option.why})"
@@ -192,6 +189,28 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
         _mark_losers(best, visible)
         return best
     return None
+
+
+_GROUP = re.compile(r"preselects? \('(.*)'\)")
+
+
+def _preselected_instead(prices: list[Candidate], visible: list[Candidate]) -> Candidate | None:
+    """The price of the option a page preselects, when the data's price is that of another
+    option of the same group (a one-time purchase beside a preselected subscription, another
+    licence) and the page shows it nowhere else as its current price: the preselected one is
+    what the shopper pays."""
+    if not prices:
+        return None
+    data = prices[0].value
+    groups = {m.group(1) for c in visible if c.value == data and "does not preselect" in c.why
+              and (m := _GROUP.search(c.why))}
+    if not groups or any(c.value == data and c.score >= CONFIDENT and "preselect" not in c.why
+                         for c in visible):
+        return None
+    options = [c for c in visible if c.value != data and c.score >= CONFIDENT
+               and "option the page preselects" in c.why
+               and (m := _GROUP.search(c.why)) and m.group(1) in groups]
+    return max(options, key=lambda c: c.score, default=None)
 
 
 def _win(winner: Candidate, why: str, prices: list[Candidate], visible: list[Candidate]

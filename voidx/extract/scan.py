@@ -26,9 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-# Patterns over the lower-cased page; inside a tag, quoted values may hold ">".
-_IN_TAG = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
-_VALUE = r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
+# Patterns over the lower-cased page. Inside a tag a quote opens a value only right after
+# "=" (then the value may hold ">"); elsewhere, as in "content=Don't", it is a character.
+# Each "=" has one way to match: no backtracking over a tag left open.
+_IN_TAG_PART = r"""(?:[^>=]|=(?!\s*["'])|=\s*"[^"]*"|=\s*'[^']*')"""
+_IN_TAG = rf"""{_IN_TAG_PART}*?"""
+_VALUE = r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>][^\s>]*))"""
 # A script's first type attribute (browsers drop the later ones).
 _TYPE = re.compile(rf"""{_IN_TAG}\stype\s*=\s*{_VALUE}""")
 _META = re.compile(
@@ -43,7 +46,7 @@ OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amou
 # What the one pass over the page stops at: comments, elements whose content is not markup
 # (raw text, RCDATA, inert templates), parts a shopper cannot see, and where the body starts.
 _TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
-_TAG_REST = re.compile(r"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_TAG_REST = re.compile(rf"""{_IN_TAG_PART}*>""")
 # Where the content of an element whose content is not markup ends: its end tag (the name
 # followed by a space, "/" or ">").
 _RAW = {name: re.compile(rf"</{name}[\t\n\f\r />]")

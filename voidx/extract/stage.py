@@ -17,7 +17,7 @@ from loguru import logger
 from voidx.clock import now_ts
 from voidx.collect.frontier import load_bodies, load_body
 from voidx.config import Config, SourceConfig
-from voidx.extract.css import UNREADABLE, parse_html
+from voidx.extract.css import UNREADABLE, UnreadableMarkup, parse_html
 from voidx.extract.extractor import (
     EXTRACTOR_VERSION,
     Extraction,
@@ -181,9 +181,17 @@ def _with_llm(batch: list[dict[str, Any]], pages: list[Page], results: list[Extr
         return results
     # Pages of one template are read by rules learned once; the rest go to Claude one by one.
     groups: dict[tuple[str, str], list[int]] = {}
-    for index, request in asks.items():
-        fp = fingerprint(parse_html(request.html))
+    for index, request in list(asks.items()):
+        try:
+            fp = fingerprint(parse_html(request.html))
+        except UnreadableMarkup as exc:  # (read from its data, it needed no document)
+            del asks[index]
+            if results[index].status != "ok":
+                results[index] = Extraction("quarantined", reason=str(exc))
+            continue
         groups.setdefault((batch[index]["source"], fp), []).append(index)
+    if not asks:
+        return results
     templates = TemplateStore(store)
     one_by_one: list[int] = []
     for (source_name, fp), indexes in groups.items():

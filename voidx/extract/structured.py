@@ -174,7 +174,9 @@ def _image(value: Any) -> Any:
 
 
 # Properties the item queries may return in all (a property is returned once per item around
-# it): beyond this the items nest pathologically and reading them would take quadratic time.
+# it). Flat items (a product and its reviews) return each property about twice; past this
+# and three times the largest item, items nest thousands deep and reading them would take
+# quadratic time.
 MAX_PROPERTY_READS = 20_000
 
 
@@ -190,12 +192,13 @@ class _Microdata:
         self.owner: dict[int, int | None] = {}
         self.owned: dict[int, list[tuple[LexborNode, int, dict[str, str | None]]]] = {}
         found: list[tuple[int, list[LexborNode]]] = []
-        reads = 0
+        reads = largest = 0
         for scope in scopes:
             mem_id = scope.mem_id
             inside = [node for node in select(scope, "[itemprop]") if node.mem_id != mem_id]
             reads += len(inside)
-            if reads > MAX_PROPERTY_READS:
+            largest = max(largest, len(inside))
+            if reads > max(MAX_PROPERTY_READS, 3 * largest):
                 # Items nested thousands deep (each query reads every property below it):
                 # no page describes a product so; its microdata is not read at all.
                 self.scopes = {}
