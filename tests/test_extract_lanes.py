@@ -355,6 +355,31 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
     assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
 
 
+def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch is per page: chunks of pages that each take a while, together far longer
+    than ``page_timeout``, are read without the workers being killed."""
+    import time
+
+    from voidx.extract import workers
+
+    real = workers.extract_page
+
+    def slow(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.03)
+        return real(body, url, *args, **kwargs)
+
+    kills: list[int] = []
+    monkeypatch.setattr(workers, "extract_page", slow)
+    monkeypatch.setattr(workers.ExtractorPool, "_kill", lambda self: kills.append(1))
+    html = page("InStock", "In stock").encode()
+    pages = [(html, f"https://shop.example/p/{n}", None, None) for n in range(100)]
+    with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES, page_timeout=0.5) as pool:
+        rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
+    assert [row[0] for row in rows] == ["ok"] * 100  # two chunks of 1.5 s each
+    assert kills == []
+
+
 def test_a_grid_of_products_without_data_is_dismissed_without_reading_its_prices() -> None:
     """A category page (24 product cards, no data, no buy button, SKU or stock message of its
     own) cannot show one product: it is set aside as before, its cards' prices unread; read

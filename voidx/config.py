@@ -156,7 +156,7 @@ class ScheduleConfig(_Model):
 
 class ExtractConfig(_Model):
     workers: int = Field(0, ge=0, le=256)  # processes for large backlogs; 0: one per core
-    # seconds with no chunk of pages read before the workers count as stuck on a page
+    # seconds a worker may read one page before it counts as stuck on it
     page_timeout: float = Field(60.0, gt=0, le=86400)
 
 
@@ -382,7 +382,7 @@ autothrottle = true     # adapt the per-host delay to latency; back off on 429/5
 
 [extract]
 # workers = 0          # processes reading a large backlog (1,000+ pages); 0: one per core
-# page_timeout = 60    # seconds without a chunk read before a stuck page is quarantined
+# page_timeout = 60    # seconds a worker may read one page; then it is quarantined
 
 [analyze]
 price_change_pct = 10.0 # a price move at least this large (in %) is a price_drop / price_spike

@@ -23,10 +23,10 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from loguru import logger
 from pydantic_core import to_json
@@ -41,13 +41,17 @@ Page = tuple[bytes | None, str, str | None, str | None]
 Row = tuple[str, str | None, str | None, str, str | None]
 
 POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
-PAGE_TIMEOUT_S = 60.0  # no chunk done for this long: a worker is stuck on a page
+PAGE_TIMEOUT_S = 60.0  # a worker reading one page this long is stuck on it
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
 IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits for
 T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _sources: dict[str, SourceConfig] = {}
 _in_worker = False
+# A worker's heartbeat: when it started the page it reads (time.monotonic(), shared by the
+# processes of a machine), 0.0 between chunks; one slot per worker of the pool.
+_beats: Any = None
+_slot = 0
 
 
 def default_workers() -> int:
@@ -81,9 +85,12 @@ def as_row(result: Extraction) -> Row:
             to_json(result.provenance).decode(), result.reason)
 
 
-def _start(sources: dict[str, SourceConfig], parent: int) -> None:
-    global _sources, _in_worker
+def _start(sources: dict[str, SourceConfig], parent: int, beats: Any, slots: Any) -> None:
+    global _sources, _in_worker, _beats, _slot
     _sources = sources
+    with slots.get_lock():
+        _slot, slots.value = slots.value, slots.value + 1
+    _beats = beats
     _in_worker = True  # (not logger.remove(): a lock another thread held at fork would hang)
     # Ctrl-C reaches the whole process group: the caller stops the pool and saves its work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -118,12 +125,19 @@ def _chunks(items: Iterable[tuple[T, Page]]) -> Iterator[list[tuple[T, Page]]]:
 
 def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
     known = _sources if sources is None else sources
-    return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
-            for body, url, name, charset in pages]
+    if _beats is None:
+        return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
+                for body, url, name, charset in pages]
+    rows = []
+    for body, url, name, charset in pages:
+        _beats[_slot] = time.monotonic()
+        rows.append(as_row(extract_one(body, url, known.get(name) if name else None, charset)))
+    _beats[_slot] = 0.0
+    return rows
 
 
 class _Stuck(Exception):
-    """No chunk in flight got done in ``page_timeout``: a worker is stuck on a page."""
+    """A worker has been reading one page for ``page_timeout``: it is stuck on it."""
 
 
 class ExtractorPool:
@@ -136,6 +150,7 @@ class ExtractorPool:
         self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES else 1
         self.page_timeout = page_timeout
         self._pool: ProcessPoolExecutor | None = None
+        self._beats: Any = None  # the pool's workers' heartbeats
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -167,7 +182,7 @@ class ExtractorPool:
             while pending:
                 chunk, future = pending.popleft()
                 try:
-                    rows = self._result(future, [f for _, f in pending])
+                    rows = self._result(future)
                 except (BrokenProcessPool, _Stuck):
                     # A worker died (a crash in a parser, the OOM killer) or is stuck on a page:
                     # read this chunk page by page in a new pool to find the page, then go on.
@@ -190,15 +205,16 @@ class ExtractorPool:
             failed.set_exception(exc)
             return failed
 
-    def _result(self, future: Future[list[Row]], others: list[Future[list[Row]]]) -> list[Row]:
-        """``future``'s rows, once done; ``_Stuck`` (the pool's workers killed) when no chunk
-        in flight got done for ``page_timeout`` seconds."""
+    def _result(self, future: Future[list[Row]]) -> list[Row]:
+        """``future``'s rows, once done; ``_Stuck`` (the pool's workers killed) when a worker
+        has been reading one page for ``page_timeout`` seconds."""
         while True:
-            waiting = [future, *(f for f in others if not f.done())]
-            done, _ = wait(waiting, timeout=self.page_timeout, return_when=FIRST_COMPLETED)
-            if future in done:
+            done, _ = wait([future], timeout=min(1.0, self.page_timeout / 4))
+            if done:
                 return future.result()
-            if not done:
+            now = time.monotonic()
+            if self._beats is not None and any(
+                    0 < beat < now - self.page_timeout for beat in self._beats):
                 self._kill()
                 raise _Stuck
 
@@ -235,7 +251,8 @@ class ExtractorPool:
         if self._pool is None:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                             initializer=_start,
-                                             initargs=(self.sources, os.getpid()))
+            self._beats = context.Array("d", self.workers, lock=False)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_start,
+                initargs=(self.sources, os.getpid(), self._beats, context.Value("i", 0)))
         return self._pool
