@@ -47,7 +47,11 @@ SOFT_404 = re.compile(r"\b404\b.{0,40}(?:error|not found|page)|(?:error|page)\W{
                       r"niet meer (?:beschikbaar|leverbaar)|nie jest już dostępn|"
                       r"ページが見つかりません|找不到", re.I)
 LOGIN = re.compile(r"sign in|log ?in|anmelden|se connecter|iniciar sesi|accedi|inloggen|"
-                   r"zaloguj|to see (?:the )?prices?|members only|create an account", re.I)
+                   r"zaloguj|to see (?:the )?prices?|members only|create an account|"
+                   r"prihlás|přihlás|bejelentkez|увійти|войти|σύνδεση|autentificare|"
+                   r"giriş yap|đăng nhập|เข้าสู่ระบบ|로그인|ログイン|登录|登入|"
+                   r"تسجيل الدخول|התחברות|logga in|log ind|logg inn|kirjaudu|"
+                   r"iniciar sessão|fazer login", re.I)
 JS_SHELL = re.compile(r"enable javascript|javascript (?:is )?(?:required|disabled)|"
                       r"requires javascript|need to enable javascript|activate javascript|"
                       r"javascript aktivieren|activer javascript", re.I)

@@ -67,7 +67,7 @@ CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal
                      r"price[-_]?(?:sale|current|final|now|actual)|primary[-_]price")
 OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
                      r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
-                     r"complete[-_]?the[-_]?look|bundle|review|testimonial|"
+                     r"complete[-_]?the[-_]?look|bundle|(?<!p)review|testimonial|"
                      r"(?:^|\s)(?:site[-_]|page[-_]|main[-_]|global[-_]|top[-_])?(?:header|footer|"
                      r"nav|navbar|navigation|menu|mega[-_]?menu|breadcrumbs?)(?:\s|$)|"
                      r"\b(?:header|footer|nav|aside)$|mini[-_]?cart|cart[-_]?drawer|"
@@ -79,6 +79,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
                   r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
+                  r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|"
                   r"parcelas?|mismo precio en|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
@@ -99,7 +100,11 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"ab \d+ stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
                   r"ohne mwst|zzgl|hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
                   r"税抜|税別|本体価格|不含税|"
-                  r"lowest price|niedrigste|najniższa|prix le plus bas|"
+                  r"lowest price|niedrigste|najniższa|prix le plus bas|найнижча|самая низкая|"
+                  r"минимальная цена|nejnižší|najnižšia|legalacsonyabb|cel mai mic|"
+                  r"χαμηλότερη|najniža|najnižja|най-ниската|mažiausia|zemākā|madalaim|"
+                  r"mais baixo|laveste pris|alin hinta|"
+                  r"платеж|платіж|розстроч|рассроч|оплата частинами|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
                   r"other sellers|new \(\d+\) from|used from|from \S+ used")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
@@ -108,17 +113,19 @@ BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "[class*=addtocart], [class*=add_to_cart], [class*=AddToCart], "
               "[data-action=add-to-cart], [data-button-action=add-to-cart], "
               "button.single_add_to_cart_button, button[class*=buy-now], "
+              "button[class*=btn-buy], button[class*=btn_buy], button[class*=add_cart], "
               "[data-testid*=add-to-cart i], form[action*='cart/add'] [type=submit]")
 SKU_LABEL = re.compile(
     # (the look-ahead, every label's first letter, spares trying each label at each offset)
-    r"(?=[saiprnckvt商品货상])"
+    r"(?=[saiprnckvtmüаκк商品货상])"
     r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
     r"Artikelnr\.?|Produktnummer|"
     r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|商品番号|品番|货号|상품코드|"
-    r"상품번호|Artikel)"
+    r"상품번호|Termékazonosító|Cikkszám|Termékkód|Артикул|Код товар[уа]|Κωδικός|"
+    r"Mã sản phẩm|Ürün kodu|Stok kodu|Cod produs|Katalogové číslo|Kód produktu|Artikel)"
     r"\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
@@ -126,7 +133,7 @@ SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".pro
 STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=availability]",
                "[class*=delivery-information]",
                "[class*=inventory]", "[data-product-stock]", ".availability-msg",
-               "#product-availability", "[class*=Availability]")
+               "#product-availability", "[class*=Availability]", "[data-testid*=stock]")
 # A product card of a grid or carousel (another product): matched on lower-cased classes.
 CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|product[-_]?card|"
                   r"product[-_]?tile|productitem|producttile|product[-_]?thumb|listing[-_]?item|"
@@ -208,7 +215,12 @@ BUTTON_TEXT = re.compile(
     r"add to (?:cart|bag|basket|trolley)|buy (?:it )?now|in den (?:warenkorb|einkaufswagen)|"
     r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
     r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|予約注文|予約する|"
-    r"장바구니\s?(?:에\s?)?담기|구매하기|加入购物车|加入購物車|立即购买|立即購買|pre-?order|vorbestellen|"
+    r"장바구니\s?(?:에\s?)?담기|구매하기|바로\s?구매|加入购物车|加入購物車|立即购买|立即購買|"
+    r"kosárba|megveszem|vásárlás|do košíka|přidat do košíku|în coș|adaugă în coș|"
+    r"στο καλάθι|в кошик|в корзину|купити|купить|sepete ekle|satın al|"
+    r"thêm vào giỏ|mua ngay|masukkan keranjang|beli sekarang|หยิบใส่ตะกร้า|ซื้อเลย|"
+    r"เพิ่มลงตะกร้า|ใส่ตะกร้า|"
+    r"أضف إلى السلة|اشتر الآن|הוסף לסל|pre-?order|vorbestellen|"
     r"précommander|"
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
@@ -385,6 +397,13 @@ def _attrs_text(node: LexborNode) -> str:
                                                    "data-test", "data-qa")) + " " + custom
 
 
+# Elements that hold text, not blocks: a layout word in their class is a style.
+_TEXT_TAGS = frozenset({"span", "strong", "b", "em", "i", "small", "p", "label", "bdi", "ins",
+                        "sup", "sub", "font", "u", "h1", "h2", "h3", "h4", "h5", "h6"})
+_LAYOUT_WORD = re.compile(r"(?:site[-_]|page[-_]|main[-_]|global[-_]|top[-_])?(?:header|"
+                          r"footer|nav|navbar|navigation|menu|mega[-_]?menu|breadcrumbs?)")
+
+
 # Pages of one site repeat the same few class lists on thousands of elements: what a text says
 # is worked out once per process.
 @lru_cache(maxsize=65536)
@@ -449,8 +468,11 @@ class _Marks:
         if key in self._outside:
             return self._outside[key]
         text = self._attrs(node)
-        found = self._outside[key] = _outside_word(text + " " + (node.tag or "")) \
+        found = _outside_word(text + " " + (node.tag or "")) \
             if text.strip() or node.tag in ("nav", "footer", "header", "aside") else None
+        if found and node.tag in _TEXT_TAGS and _LAYOUT_WORD.fullmatch(found.strip()):
+            found = None  # a heading style ("ui huge header"), not the page's header
+        self._outside[key] = found
         return found
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:

@@ -393,7 +393,8 @@ def fields_of(found: Found) -> dict[str, Any]:
     name = next((keys[k.lower()] for k in NAME_KEYS if isinstance(keys.get(k.lower()), str)),
                 None)
     price, currency = price_of(found.data)
-    sku = next((str(keys[k]) for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)
+    sku_key = next((k for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)
+    sku = str(keys[sku_key]) if sku_key else None
     variants = keys.get("variants")
     if sku is None and isinstance(variants, list) and variants and isinstance(variants[0], dict):
         vk = _lower_keys(variants[0])
@@ -407,6 +408,8 @@ def fields_of(found: Found) -> dict[str, Any]:
         "gtin": keys.get("gtin") or keys.get("barcode") or keys.get("ean") or keys.get("gtin13"),
         "availability": availability_of(found.data),
         "cents": _in_cents(found),
+        # an analytics item_id is often the SKU, but as often a database or variant id
+        "sku_is_id": sku_key == "item_id",
     }
 
 

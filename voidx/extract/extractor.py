@@ -79,6 +79,10 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
     found = embedded.products(tree)
     if found:
         _add_embedded(sources, found, tree, url)
+        state = sources.get("embedded")
+        if state is not None and state.pop("sku_is_id", False) and state.get("sku") \
+                and page.shown_at(str(state["sku"]).lower()) < 0:
+            state["sku"] = None  # an analytics id the page never shows is no SKU
     has_data = any(values.get("name") or values.get("price") is not None
                    for name, values in sources.items() if name != "selectors") or bool(
         sources.get("selectors", {}).get("name"))
