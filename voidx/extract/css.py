@@ -39,7 +39,10 @@ class UnreadableMarkup(ValueError):
 
 def parse_html(html: str | bytes) -> LexborHTMLParser:
     """lexbor's document of a page; ``UnreadableMarkup`` for more than ``MAX_OPEN_ELEMENTS``
-    elements left open (two counts over the page tell almost every page apart at once)."""
+    elements left open (two counts over a page long enough to hold them tell almost every
+    page apart at once)."""
+    if len(html) <= 2 * MAX_OPEN_ELEMENTS:  # each element left open takes two characters
+        return LexborHTMLParser(html)
     if isinstance(html, bytes):
         unclosed = html.count(b"<") - 2 * html.count(b"</")
         text = html.decode("utf-8", "replace") if unclosed > MAX_OPEN_ELEMENTS else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from voidx.extract.record import Availability
 
@@ -152,6 +153,16 @@ def parse_availability(value: object) -> Availability:
     if known is not None:
         return known
     text = last if text.startswith(("http://", "https://")) else text
+    return _phrase_availability(text) if len(text) <= 200 else _search_phrases(text)
+
+
+@lru_cache(maxsize=16384)
+def _phrase_availability(text: str) -> Availability:
+    """(Pages of a site repeat a few stock messages; the phrases are many, in many languages.)"""
+    return _search_phrases(text)
+
+
+def _search_phrases(text: str) -> Availability:
     for pattern, availability in AVAILABILITY_PHRASES:
         if pattern.search(text):
             return availability

@@ -46,7 +46,8 @@ OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amou
 # What the one pass over the page stops at: comments, elements whose content is not markup
 # (raw text, RCDATA, inert templates), parts a shopper cannot see, and where the body starts.
 _TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
-_TAG_REST = re.compile(rf"""{_IN_TAG_PART}*>""")
+# (possessive: a run of plain characters is taken whole, and nothing is tried twice)
+_TAG_REST = re.compile(r"""(?:[^>="']++|["']|=(?!\s*["'])|=\s*+"[^"]*+"|=\s*+'[^']*+')*+>""")
 # Where the content of an element whose content is not markup ends: its end tag (the name
 # followed by a space, "/" or ">").
 _RAW = {name: re.compile(rf"</{name}[\t\n\f\r />]")
