@@ -465,3 +465,26 @@ def test_a_quote_opens_an_attribute_value_only_after_an_equals_sign() -> None:
                 '<link rel="canonical" href="https://shop.example/p/lamp"></head></html>')
     assert page.meta == {"og:title": "Lamp > Desk"}
     assert page.canonical == "https://shop.example/p/lamp"
+
+
+@pytest.mark.parametrize(("price_html", "extra", "expected"), [
+    # a points or coupon note after the price speaks of the points, not of the price
+    ('<span class="price">3,980円</span><span>(税込) 398ポイント還元</span>', "",
+     (3980.0, "JPY", "in_stock")),
+    ('<span class="price">19,900원</span><span>적립금 199원</span>', "",
+     (19900.0, "KRW", "in_stock")),
+    ('<span class="price">1 299 ₽</span><span>Безопасный платеж</span>',
+     "<p>Цена <del>990 ₽</del></p>", (1299.0, "RUB", "in_stock")),
+    # a negated stock phrase is no stock phrase
+    ('<span class="price">฿1,290</span>', '<p class="stock">ไม่มีสินค้า</p>',
+     (1290.0, "THB", "out_of_stock")),
+    ('<span class="price">2.490.000₫</span>', '<p class="stock">Không còn hàng</p>',
+     (2490000.0, "VND", "out_of_stock")),
+])
+def test_words_in_many_languages_keep_their_meaning(
+        price_html: str, extra: str, expected: tuple[float, str, str]) -> None:
+    body = (f'<html><body><main><h1>Thing</h1><div class="buy">{price_html}</div>{extra}'
+            '<button class="add-to-cart">Add to cart</button></main></body></html>')
+    record = extract_page(body.encode(), URL).record
+    assert record is not None
+    assert (record.price, record.currency, record.availability) == expected

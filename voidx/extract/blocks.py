@@ -71,7 +71,7 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
                 return (kind, f"{name} page")
     if has_product_data:
         return None
-    visible = _visible_text(page)
+    visible = visible_text(page)
     title = " ".join(n.text(deep=True) for n in select(tree, "title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
@@ -92,6 +92,6 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
 _TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|\Z)")
 
 
-def _visible_text(page: PageScan) -> str:
+def visible_text(page: PageScan) -> str:
     """The page's words without scripts, styles or markup (no second parse)."""
     return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", page.shown_html()))).strip()

@@ -67,7 +67,7 @@ CURRENT = re.compile(r"\b(?:sale|special|current|final|now|actual|our|offer|deal
                      r"price[-_]?(?:sale|current|final|now|actual)|primary[-_]price")
 OUTSIDE = re.compile(r"related|recommend|recently|recent[-_]?view|upsell|up-sell|cross[-_]?sell|"
                      r"similar|also[-_]?(?:bought|viewed|like)|you[-_]?may|carousel|slider|"
-                     r"complete[-_]?the[-_]?look|bundle|(?<!p)review|testimonial|"
+                     r"complete[-_]?the[-_]?look|bundle|(?<!\bp)review|testimonial|"
                      r"(?:^|\s)(?:site[-_]|page[-_]|main[-_]|global[-_]|top[-_])?(?:header|footer|"
                      r"nav|navbar|navigation|menu|mega[-_]?menu|breadcrumbs?)(?:\s|$)|"
                      r"\b(?:header|footer|nav|aside)$|mini[-_]?cart|cart[-_]?drawer|"
@@ -79,7 +79,6 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
                   r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
-                  r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|"
                   r"parcelas?|mismo precio en|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
@@ -104,9 +103,12 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"минимальная цена|nejnižší|najnižšia|legalacsonyabb|cel mai mic|"
                   r"χαμηλότερη|najniža|najnižja|най-ниската|mažiausia|zemākā|madalaim|"
                   r"mais baixo|laveste pris|alin hinta|"
-                  r"платеж|платіж|розстроч|рассроч|оплата частинами|"
+                  r"\d\s?платеж|\d\s?платіж|ежемесячн|щомісячн|розстроч|рассроч|оплата частинами|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
                   r"other sellers|new \(\d+\) from|used from|from \S+ used")
+# Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
+# 890원"): after a price they are about something else ("3,980円 398ポイント還元").
+LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "#form-action-addToCart, #product-addtocart-button, #add-to-cart-button, "
               "[id*=add-to-cart], [id*=addtocart], [id*=AddToCart], [class*=add-to-cart], "
@@ -124,9 +126,9 @@ SKU_LABEL = re.compile(
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
     r"Artikelnr\.?|Produktnummer|"
     r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|商品番号|品番|货号|상품코드|"
-    r"상품번호|Termékazonosító|Cikkszám|Termékkód|Артикул|Код товар[уа]|Κωδικός|"
+    r"상품번호|Termékazonosító|Cikkszám|Termékkód|Артикул|Код товар[уа]|Κωδικός(?: προϊόντος)?|"
     r"Mã sản phẩm|Ürün kodu|Stok kodu|Cod produs|Katalogové číslo|Kód produktu|Artikel)"
-    r"\s*[:#.]?\s*([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
+    r"\s*+[:#.]?+\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
              ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
@@ -216,8 +218,8 @@ BUTTON_TEXT = re.compile(
     r"ajouter au panier|añadir al carrito|aggiungi al carrello|in (?:de )?winkelwagen|"
     r"do koszyka|lägg i varukorgen|カートに入れる|購入する|今すぐ購入|予約注文|予約する|"
     r"장바구니\s?(?:에\s?)?담기|구매하기|바로\s?구매|加入购物车|加入購物車|立即购买|立即購買|"
-    r"kosárba|megveszem|vásárlás|do košíka|přidat do košíku|în coș|adaugă în coș|"
-    r"στο καλάθι|в кошик|в корзину|купити|купить|sepete ekle|satın al|"
+    r"kosárba|megveszem|vásárlás(?! folytat)|do košíka|přidat do košíku|în coș|adaugă în coș|"
+    r"στο καλάθι|(?<!перейти )в кошик|(?<!перейти )в корзину|купити|купить|sepete ekle(?!nd)|satın al|"
     r"thêm vào giỏ|mua ngay|masukkan keranjang|beli sekarang|หยิบใส่ตะกร้า|ซื้อเลย|"
     r"เพิ่มลงตะกร้า|ใส่ตะกร้า|"
     r"أضف إلى السلة|اشتر الآن|הוסף לסל|pre-?order|vorbestellen|"
@@ -413,6 +415,12 @@ def _outside_word(text: str) -> str | None:
 
 
 @lru_cache(maxsize=65536)
+def _outside_word_of_text(text: str) -> str | None:
+    return next((m.group(0) for m in OUTSIDE.finditer(text)
+                 if not _LAYOUT_WORD.fullmatch(m.group(0).strip())), None)
+
+
+@lru_cache(maxsize=65536)
 def _says(pattern: re.Pattern[str], text: str) -> bool:
     return pattern.search(text) is not None
 
@@ -468,10 +476,12 @@ class _Marks:
         if key in self._outside:
             return self._outside[key]
         text = self._attrs(node)
-        found = _outside_word(text + " " + (node.tag or "")) \
-            if text.strip() or node.tag in ("nav", "footer", "header", "aside") else None
-        if found and node.tag in _TEXT_TAGS and _LAYOUT_WORD.fullmatch(found.strip()):
-            found = None  # a heading style ("ui huge header"), not the page's header
+        if node.tag in _TEXT_TAGS:
+            # a layout word in a text element's class is a style ("ui huge header")
+            found = _outside_word_of_text(text) if text.strip() else None
+        else:
+            found = _outside_word(text + " " + (node.tag or "")) \
+                if text.strip() or node.tag in ("nav", "footer", "header", "aside") else None
         self._outside[key] = found
         return found
 
@@ -586,7 +596,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if STRUCK_TEXT.search(label):
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
-    if NOTE.search(context):
+    if NOTE.search(context) or LABEL_NOTE.search(label):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
     position = order.get(node.mem_id)

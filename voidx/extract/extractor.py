@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
-from voidx.extract.blocks import block_reason
+from voidx.extract.blocks import block_reason, visible_text
 from voidx.extract.css import UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
@@ -81,7 +81,7 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
         _add_embedded(sources, found, tree, url)
         state = sources.get("embedded")
         if state is not None and state.pop("sku_is_id", False) and state.get("sku") \
-                and page.shown_at(str(state["sku"]).lower()) < 0:
+                and not _shown_as_text(page, str(state["sku"])):
             state["sku"] = None  # an analytics id the page never shows is no SKU
     has_data = any(values.get("name") or values.get("price") is not None
                    for name, values in sources.items() if name != "selectors") or bool(
@@ -356,6 +356,16 @@ def _written(amount: float) -> set[str]:
         forms |= {f"{groups}", f"{groups.replace(',', '.')},-", f"{whole},-"} if int(whole) >= 1000 \
             else {f"{whole},-", f"{whole}.–"}
     return {f for f in forms if len(f) >= 3}
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _shown_as_text(page: PageScan, value: str) -> bool:
+    """Whether the page's visible text shows ``value``, its letters and digits compared
+    (``AB&amp;1234`` shows ``AB&1234``, ``AB 1234/K`` shows ``AB-1234/K``)."""
+    wanted = _NOT_ALNUM.sub("", value.lower())
+    return len(wanted) >= 3 and wanted in _NOT_ALNUM.sub("", visible_text(page).lower())
 
 
 def _dom_product(dom: DomReading) -> bool:

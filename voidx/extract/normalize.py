@@ -52,12 +52,14 @@ _PHRASES: list[tuple[str, Availability]] = [
      r"m'alerter|avísame|avvisami|laat het me weten|powiadom|完売|在庫切れ|売り切れ|品切れ|"
      r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
      r"niedostępn|нет в наличии|немає в наявності|nincs raktáron|εξαντλήθηκε|"
-     r"stoc epuizat|hết hàng|stok habis|สินค้าหมด|אזל מהמלאי|غير متوفر|نفذت الكمية|"
+     r"stoc epuizat|(?<!sắp )hết hàng|không còn hàng|stok habis|tidak tersedia|สินค้าหมด|"
+     r"ไม่มีสินค้า|אזל מהמלאי|לא במלאי|غير متوفر|نفذت الكمية|μη διαθέσιμο|"
+     r"nu este în stoc|не в наявності|nem elérhető|nincs készleten|"
      r"재고 ?없음", "out_of_stock"),
     (r"in stock|instock|in_stock|available|only \d+ left|limitedavailability|auf lager|"
      r"op voorraad|skladem|på lager|i lager|na stanie|em estoque|stokta|varastossa|"
      r"在庫あり|残り\d+点|有货|в наявності|raktáron|διαθέσιμο|în stoc|còn hàng|"
-     r"stok tersedia|มีสินค้า|במלאי|متوفر|재고 ?있음|"
+     r"stok tersedia|มีสินค้า|במלאי|متوفر|재고 ?있음|sắp hết hàng|"
      r"lieferbar|en stock|disponible|disponibile|dostępn|в наличии|instoreonly|"
      r"onlineonly", "in_stock"),
 ]
