@@ -291,7 +291,7 @@ def test_a_worker_dying_between_two_looks_fails_the_chunk_in_its_turn() -> None:
         dying = pool._ensure_pool().submit(os._exit, 9)
         with pytest.raises(BrokenProcessPool):
             dying.result(timeout=30)
-        failed = pool._submit([(None, pages[0])])  # the pool is broken: no exception here
+        failed = pool._submit(0, [(None, pages[0])])  # the pool is broken: no exception here
         with pytest.raises(BrokenProcessPool):
             failed.result(timeout=0)
         rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
@@ -353,6 +353,44 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
     assert rows[130][4] == "extractor timed out: reading this page took over 2 s"
     assert sum(row[0] == "ok" for row in rows) == len(pages) - 1
     assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
+
+
+def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller waits on a slow first chunk while a worker hangs in the second: the second
+    is read page by page in its turn, the first is read again whole (one kill to stop the
+    hang, one for the page that hangs again), and every other page is read."""
+    import time
+
+    from voidx.extract import workers
+
+    real = workers.extract_page
+
+    def pages_of_two_kinds(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/hang"):
+            time.sleep(3600)
+        if url.endswith("/slow"):
+            time.sleep(0.05)
+        return real(body, url, *args, **kwargs)
+
+    kills: list[int] = []
+    kill = workers.ExtractorPool._kill
+
+    def counted(self: Any) -> None:
+        kills.append(1)
+        kill(self)
+
+    monkeypatch.setattr(workers, "extract_page", pages_of_two_kinds)
+    monkeypatch.setattr(workers.ExtractorPool, "_kill", counted)
+    html = page("InStock", "In stock").encode()
+    pages = [(html, f"https://shop.example/p/{n}/{'slow' if n < 50 else 'fast'}", None, None)
+             for n in range(200)]
+    pages[60] = (html, "https://shop.example/p/60/hang", None, None)
+    with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES, page_timeout=1.0) as pool:
+        rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
+    assert [n for n, row in enumerate(rows) if row[0] != "ok"] == [60]
+    assert rows[60][4] == "extractor timed out: reading this page took over 1 s"
+    assert len(kills) == 2
 
 
 def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(

@@ -49,7 +49,8 @@ T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 _sources: dict[str, SourceConfig] = {}
 _in_worker = False
 # A worker's heartbeat: when it started the page it reads (time.monotonic(), shared by the
-# processes of a machine), 0.0 between chunks; one slot per worker of the pool.
+# processes of a machine; 0.0 between chunks) and the number of the chunk it reads; two
+# slots per worker of the pool.
 _beats: Any = None
 _slot = 0
 
@@ -123,21 +124,28 @@ def _chunks(items: Iterable[tuple[T, Page]]) -> Iterator[list[tuple[T, Page]]]:
         yield chunk
 
 
-def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
+def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None,
+          number: int = -1) -> list[Row]:
     known = _sources if sources is None else sources
     if _beats is None:
         return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
                 for body, url, name, charset in pages]
     rows = []
+    _beats[2 * _slot + 1] = number
     for body, url, name, charset in pages:
-        _beats[_slot] = time.monotonic()
+        _beats[2 * _slot] = time.monotonic()
         rows.append(as_row(extract_one(body, url, known.get(name) if name else None, charset)))
-    _beats[_slot] = 0.0
+    _beats[2 * _slot] = 0.0
     return rows
 
 
 class _Stuck(Exception):
-    """A worker has been reading one page for ``page_timeout``: it is stuck on it."""
+    """A worker has been reading one page for ``page_timeout``: it is stuck on it, in the
+    chunk ``number``."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
 
 
 class ExtractorPool:
@@ -175,29 +183,49 @@ class ExtractorPool:
                 yield [tag for tag, _ in chunk], _read([page for _, page in chunk],
                                                        self.sources)
             return
-        pending: deque[tuple[list[tuple[T, Page]], Future[list[Row]]]] = deque()
+        numbers = itertools.count()
+        pending: deque[tuple[int, list[tuple[T, Page]], Future[list[Row]]]] = deque()
+        stuck: set[int] = set()  # chunks a worker got stuck in: read page by page in turn
+
+        def again(waiting: Iterable[tuple[int, list[tuple[T, Page]], Future[list[Row]]]]
+                  ) -> deque[tuple[int, list[tuple[T, Page]], Future[list[Row]]]]:
+            return deque((n, c, f if n in stuck else self._submit(n, c)) for n, c, f in waiting)
+
         try:
             for chunk in itertools.islice(chunks, IN_FLIGHT * self.workers):
-                pending.append((chunk, self._submit(chunk)))
+                number = next(numbers)
+                pending.append((number, chunk, self._submit(number, chunk)))
             while pending:
-                chunk, future = pending.popleft()
+                number, chunk, future = pending.popleft()
                 try:
+                    if number in stuck:
+                        raise _Stuck(number)
                     rows = self._result(future)
-                except (BrokenProcessPool, _Stuck):
-                    # A worker died (a crash in a parser, the OOM killer) or is stuck on a page:
-                    # read this chunk page by page in a new pool to find the page, then go on.
+                except _Stuck as exc:
+                    if exc.number != number and exc.number >= 0:
+                        # Another chunk is the stuck one: it waits for its turn; the others,
+                        # this one first, are read again by a new pool.
+                        stuck.add(exc.number)
+                        pending = again([(number, chunk, future), *pending])
+                        continue
+                    rows = self._isolate([page for _, page in chunk])  # as for a crash
+                    pending = again(pending)
+                except BrokenProcessPool:
+                    # A worker died (a crash in a parser, the OOM killer): read this chunk page
+                    # by page in a new pool to find the page, then go on.
                     rows = self._isolate([page for _, page in chunk])
-                    pending = deque((waiting, self._submit(waiting)) for waiting, _ in pending)
+                    pending = again(pending)
                 for following in itertools.islice(chunks, 1):
-                    pending.append((following, self._submit(following)))
+                    number = next(numbers)
+                    pending.append((number, following, self._submit(number, following)))
                 yield [tag for tag, _ in chunk], rows
         finally:
-            for _, future in pending:
+            for _, _, future in pending:
                 future.cancel()
 
-    def _submit(self, chunk: list[tuple[T, Page]]) -> Future[list[Row]]:
+    def _submit(self, number: int, chunk: list[tuple[T, Page]]) -> Future[list[Row]]:
         try:
-            return self._ensure_pool().submit(_read, [page for _, page in chunk])
+            return self._ensure_pool().submit(_read, [page for _, page in chunk], None, number)
         except BrokenProcessPool as exc:
             # A worker died since the caller last looked: the chunk fails in its turn like
             # the chunks in flight, and is read again once the crash has been dealt with.
@@ -213,10 +241,12 @@ class ExtractorPool:
             if done:
                 return future.result()
             now = time.monotonic()
-            if self._beats is not None and any(
-                    0 < beat < now - self.page_timeout for beat in self._beats):
+            beats = list(self._beats) if self._beats is not None else []
+            late = next((int(beats[i + 1]) for i in range(0, len(beats), 2)
+                         if 0 < beats[i] < now - self.page_timeout), None)
+            if late is not None:
                 self._kill()
-                raise _Stuck
+                raise _Stuck(late)
 
     def _isolate(self, chunk: list[Page]) -> list[Row]:
         rows = []
@@ -251,7 +281,7 @@ class ExtractorPool:
         if self._pool is None:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._beats = context.Array("d", self.workers, lock=False)
+            self._beats = context.Array("d", 2 * self.workers, lock=False)
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_start,
                 initargs=(self.sources, os.getpid(), self._beats, context.Value("i", 0)))
