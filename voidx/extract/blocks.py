@@ -6,7 +6,6 @@ never a product, never a price of 0 and never "out of stock".
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import re2
 from selectolax.lexbor import LexborHTMLParser
@@ -71,7 +70,7 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
                 return (kind, f"{name} page")
     if has_product_data:
         return None
-    visible = visible_text(page)
+    visible = page.visible_text()
     title = " ".join(n.text(deep=True) for n in select(tree, "title, h1")[:3])
     if SOFT_404.search(title):
         return ("soft_404", f"a 'not found' page: {title.strip()[:80]!r}")
@@ -85,13 +84,3 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
             return ("js_shell",
                     "a JavaScript app shell with no content (render it with a browser)")
     return None
-
-
-# A tag as the tokenizer starts one ("<" then a letter, "/", "!" or "?"); one left open runs
-# to the end of the page (a single match: no search from every later "<").
-_TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|\Z)")
-
-
-def visible_text(page: PageScan) -> str:
-    """The page's words without scripts, styles or markup (no second parse)."""
-    return re.sub(r"\s+", " ", unescape(_TAG.sub(" ", page.shown_html()))).strip()

@@ -12,7 +12,7 @@ from collections import Counter
 
 from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
-from voidx.extract.scan import scan
+from voidx.extract.scan import PageScan, scan
 
 _local = threading.local()
 
@@ -37,10 +37,10 @@ class UnreadableMarkup(ValueError):
     """A page whose document would take hours to build."""
 
 
-def parse_html(html: str | bytes) -> LexborHTMLParser:
+def parse_html(html: str | bytes, page: PageScan | None = None) -> LexborHTMLParser:
     """lexbor's document of a page; ``UnreadableMarkup`` for more than ``MAX_OPEN_ELEMENTS``
     elements left open (two counts over a page long enough to hold them tell almost every
-    page apart at once)."""
+    page apart at once). ``page``: the page's scan, when the caller has it."""
     if len(html) <= 2 * MAX_OPEN_ELEMENTS:  # each element left open takes two characters
         return LexborHTMLParser(html)
     if isinstance(html, bytes):
@@ -49,13 +49,8 @@ def parse_html(html: str | bytes) -> LexborHTMLParser:
     else:
         unclosed, text = html.count("<") - 2 * html.count("</"), html
     if unclosed > MAX_OPEN_ELEMENTS:
-        page = scan(text)  # tags count outside comments, scripts, styles...: there they are text
-        parts, pos = [], 0
-        for begin, end in page.opaque:
-            parts.append(page.lower[pos:begin])
-            pos = max(pos, end)
-        parts.append(page.lower[pos:])
-        tags = Counter(_TAG_NAME.findall(" ".join(parts)))
+        # (tags count outside comments, scripts, styles...: there they are text)
+        tags = Counter(_TAG_NAME.findall((page or scan(text)).markup()))
         left_open = sum(max(0, n - tags[("/", name)]) for (end, name), n in tags.items()
                         if not end and name not in _FLAT)
         if left_open > MAX_OPEN_ELEMENTS:

@@ -158,6 +158,8 @@ class DomCandidate:
     text: str
     reasons: list[str] = field(default_factory=list)
     currency: str | None = None
+    # a price in a radio option's label: (whether the page preselects it, the radio's group)
+    option: tuple[bool, str] | None = None
 
 
 
@@ -566,13 +568,13 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if main is not None and any(a.mem_id == main.mem_id for a in ancestors):
         c.score += 3
         c.reasons.append("inside the main product")
-    option = marks.option(ancestors, ancestors[-1])
-    if option is not None and option[0]:
+    c.option = marks.option(ancestors, ancestors[-1])
+    if c.option is not None and c.option[0]:
         c.score += 3
-        c.reasons.append(f"the price of the option the page preselects ({option[1]!r})")
-    elif option is not None:
+        c.reasons.append(f"the price of the option the page preselects ({c.option[1]!r})")
+    elif c.option is not None:
         c.score -= 4
-        c.reasons.append(f"the price of an option the page does not preselect ({option[1]!r})")
+        c.reasons.append(f"the price of an option the page does not preselect ({c.option[1]!r})")
     if any(a.tag in ("del", "s", "strike") for a in ancestors[:4]) or \
             "line-through" in " ".join(str(a.attributes.get("style") or "") for a in ancestors[:3]):
         c.score -= 6

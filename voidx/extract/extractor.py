@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
-from voidx.extract.blocks import block_reason, visible_text
+from voidx.extract.blocks import block_reason
 from voidx.extract.css import UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
@@ -61,11 +61,11 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
     page = scan(text)
     # Building the DOM costs more than everything else a page with complete JSON-LD needs:
     # it is built for microdata and rules, or below to read the page itself.
-    tree = parse_html(text) if page.microdata else None
+    tree = parse_html(text, page) if page.microdata else None
     sources = _structured_sources(page, url, tree)
     rules = _rules_to_run(source, sources)
     if rules:
-        tree = tree if tree is not None else parse_html(text)
+        tree = tree if tree is not None else parse_html(text, page)
         selected = apply_rules(tree, rules)
         if selected:
             sources["selectors"] = selected
@@ -74,15 +74,11 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
         # The page shows the structured price and nothing suggests a sale, a regular price or
         # a stock problem: what the page says and what it shows agree without reading it.
         return _decide(sources, DomReading(), url, source, page.canonical, plainly_shown=True)
-    tree = tree if tree is not None else parse_html(text)
+    tree = tree if tree is not None else parse_html(text, page)
     sources = _with_opengraph(sources, page, always=True)
     found = embedded.products(tree)
     if found:
-        _add_embedded(sources, found, tree, url)
-        state = sources.get("embedded")
-        if state is not None and state.pop("sku_is_id", False) and state.get("sku") \
-                and not _shown_as_text(page, str(state["sku"])):
-            state["sku"] = None  # an analytics id the page never shows is no SKU
+        _add_embedded(sources, found, tree, url, page)
     has_data = any(values.get("name") or values.get("price") is not None
                    for name, values in sources.items() if name != "selectors") or bool(
         sources.get("selectors", {}).get("name"))
@@ -100,13 +96,8 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
 def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
             source: SourceConfig | None, canonical: str | None, *,
             plainly_shown: bool = False) -> Extraction:
-    decision = reconcile(sources, dom, prefer_selectors=bool(source and
-                                                             source.prefer == "selectors"))
-    price = decision.chosen.get("price")
-    if plainly_shown and price is not None and price.why.startswith("first structured"):
-        # (reconcile saw no DOM reading: the page was checked by ``_plainly_shown`` instead)
-        price.why = (f"{price.source} price, shown on the page as written with no sign of a "
-                     "sale, a regular price or another stock state around it")
+    decision = reconcile(sources, dom, data_shown=plainly_shown,
+                         prefer_selectors=bool(source and source.prefer == "selectors"))
     provenance = decision.provenance()
     if not decision.values.get("name"):
         return Extraction("quarantined", reason="product data without a name",
@@ -220,7 +211,7 @@ def _rules_to_run(source: SourceConfig | None, sources: dict[str, dict[str, Any]
 
 
 def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found],
-                  tree: LexborHTMLParser, url: str) -> None:
+                  tree: LexborHTMLParser, url: str, page: PageScan) -> None:
     hints = list(sources.values())
     name_hint = next((h.get("name") for h in hints if h.get("name")), None)
     if name_hint is None:
@@ -230,9 +221,12 @@ def _add_embedded(sources: dict[str, dict[str, Any]], found: list[embedded.Found
     main = embedded.main_product(found, url, name_hint, sku_hint,
                                  embedded.selected_options(tree))
     if main is not None:
-        sources["embedded"] = embedded.fields_of(main)
+        state = sources["embedded"] = embedded.fields_of(main)
         if main.origin == "selected_variant":
-            sources["embedded"]["selected"] = True
+            state["selected"] = True
+        if state.pop("sku_is_id") and state.get("sku") \
+                and not _shown_as_text(page, str(state["sku"])):
+            state["sku"] = None  # an analytics id the page never shows is no SKU
 
 
 # Signs that the page may show something other than its data: a sale or a regular price...
@@ -365,7 +359,7 @@ def _shown_as_text(page: PageScan, value: str) -> bool:
     """Whether the page's visible text shows ``value``, its letters and digits compared
     (``AB&amp;1234`` shows ``AB&1234``, ``AB 1234/K`` shows ``AB-1234/K``)."""
     wanted = _NOT_ALNUM.sub("", value.lower())
-    return len(wanted) >= 3 and wanted in _NOT_ALNUM.sub("", visible_text(page).lower())
+    return len(wanted) >= 3 and wanted in _NOT_ALNUM.sub("", page.visible_text().lower())
 
 
 def _dom_product(dom: DomReading) -> bool:

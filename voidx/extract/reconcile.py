@@ -24,7 +24,6 @@ Precedence, by field:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ class Candidate:
     detail: str = ""
     why: str = ""  # why it won or lost
     currency: str | None = None
+    option: tuple[bool, str] | None = None  # a page price's radio option (DomCandidate.option)
 
 
 @dataclass
@@ -67,8 +67,10 @@ class Decision:
 
 
 def reconcile(sources: dict[str, dict[str, Any]], dom: DomReading, *,
-              prefer_selectors: bool = False) -> Decision:
-    """``sources``: source name -> raw field values (cents already flagged by ``_cents``)."""
+              prefer_selectors: bool = False, data_shown: bool = False) -> Decision:
+    """``sources``: source name -> raw field values (cents already flagged by ``_cents``);
+    ``data_shown``: the page was not read, but found to show the data's price as written with
+    nothing around it that disagrees (``dom`` is then empty)."""
     decision = Decision()
     order = [s for s in STRUCTURED_ORDER if s in sources]
     if not prefer_selectors and "selectors" in order:
@@ -81,12 +83,12 @@ def reconcile(sources: dict[str, dict[str, Any]], dom: DomReading, *,
     prices = _structured_prices(sources, order)
     decision.candidates.extend(prices)
     visible = [Candidate("price", round(c.value, 2), "dom", c.score, c.text,
-                         "; ".join(c.reasons) or "shown on the page", c.currency)
+                         "; ".join(c.reasons) or "shown on the page", c.currency, c.option)
                for c in dom.prices]
     decision.candidates.extend(visible)
     _fix_cents(prices, visible)
     price = _choose_price(prices, visible, prefer_selectors,
-                          bool(sources.get("embedded", {}).get("selected")))
+                          bool(sources.get("embedded", {}).get("selected")), data_shown)
     if price is not None:
         decision.chosen["price"] = price
         decision.values["price"] = price.value
@@ -140,7 +142,8 @@ def _fix_cents(prices: list[Candidate], visible: list[Candidate]) -> None:
 
 
 def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_selectors: bool,
-                  selected_variant: bool = False) -> Candidate | None:
+                  selected_variant: bool = False, data_shown: bool = False
+                  ) -> Candidate | None:
     best = max(visible, key=lambda c: c.score) if visible else None
     shown_current = {c.value for c in visible if c.score >= CONFIDENT - 2
                      and "struck" not in c.why and "was" not in c.why
@@ -182,16 +185,15 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
             _mark_losers(best, visible)
             return best
     if prices:
-        return _win(prices[0], "first structured price (the page shows none confidently)",
-                    prices, visible)
+        return _win(prices[0], (
+            f"{prices[0].source} price, shown on the page as written with no sign of a sale, a "
+            "regular price or another stock state around it") if data_shown else
+            "first structured price (the page shows none confidently)", prices, visible)
     if best is not None and best.score >= 2:
         best.why = f"the page's best price candidate ({best.why})"
         _mark_losers(best, visible)
         return best
     return None
-
-
-_GROUP = re.compile(r"preselects? \('(.*)'\)")
 
 
 def _preselected_instead(prices: list[Candidate], visible: list[Candidate]) -> Candidate | None:
@@ -202,14 +204,12 @@ def _preselected_instead(prices: list[Candidate], visible: list[Candidate]) -> C
     if not prices:
         return None
     data = prices[0].value
-    groups = {m.group(1) for c in visible if c.value == data and "does not preselect" in c.why
-              and (m := _GROUP.search(c.why))}
-    if not groups or any(c.value == data and c.score >= CONFIDENT and "preselect" not in c.why
+    groups = {c.option[1] for c in visible if c.value == data and c.option and not c.option[0]}
+    if not groups or any(c.value == data and c.score >= CONFIDENT and c.option is None
                          for c in visible):
         return None
     options = [c for c in visible if c.value != data and c.score >= CONFIDENT
-               and "option the page preselects" in c.why
-               and (m := _GROUP.search(c.why)) and m.group(1) in groups]
+               and c.option and c.option[0] and c.option[1] in groups]
     return max(options, key=lambda c: c.score, default=None)
 
 

@@ -75,6 +75,7 @@ class PageScan:
     hidden: list[tuple[int, int]] = field(default_factory=list)  # of the body, in page order
     opaque: list[tuple[int, int]] = field(default_factory=list)  # no tags in there
     _meta: dict[str, str] | None = None
+    _visible: str | None = None
 
     @property
     def meta(self) -> dict[str, str]:
@@ -105,16 +106,19 @@ class PageScan:
     def shown_html(self) -> str:
         """The body's markup without the parts a shopper cannot see (scripts, styles,
         templates, SVG, ``noscript``, comments), each left as a space."""
-        parts: list[str] = []
-        pos = self.body
-        for begin, end in self.hidden:
-            if end <= pos:
-                continue
-            parts.append(self.text[pos:begin] if begin > pos else "")
-            parts.append(" ")
-            pos = end
-        parts.append(self.text[pos:])
-        return "".join(parts)
+        return _without(self.text, self.hidden, self.body)
+
+    def markup(self) -> str:
+        """The lower-cased page without comments and the content of elements that is not
+        markup (scripts, styles...): every ``<`` left starts a tag or is text."""
+        return _without(self.lower, self.opaque, 0)
+
+    def visible_text(self) -> str:
+        """The body's words without scripts, styles or markup (no second parse), read once."""
+        if self._visible is None:
+            self._visible = re.sub(r"\s+", " ", html.unescape(
+                _TAG.sub(" ", self.shown_html()))).strip()
+        return self._visible
 
     def is_hidden(self, at: int) -> bool:
         return _inside(at, self.hidden)
@@ -232,6 +236,25 @@ def _tags(lower: str, opening: str) -> Iterator[tuple[int, int]]:
             return
         yield at, rest.end()
         at = lower.find(opening, rest.end())
+
+
+# A tag as the tokenizer starts one ("<" then a letter, "/", "!" or "?"); one left open runs
+# to the end of the page (a single match: no search from every later "<").
+_TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|\Z)")
+
+
+def _without(text: str, spans: list[tuple[int, int]], start: int) -> str:
+    """``text`` from ``start`` with each of ``spans`` (in page order) left as a space."""
+    parts: list[str] = []
+    pos = start
+    for begin, end in spans:
+        if end <= pos:
+            continue
+        parts.append(text[pos:begin] if begin > pos else "")
+        parts.append(" ")
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _raw_end(end_tag: re.Pattern[str], lower: str, pos: int) -> int:

@@ -127,15 +127,16 @@ def _chunks(items: Iterable[tuple[T, Page]]) -> Iterator[list[tuple[T, Page]]]:
 def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None,
           number: int = -1) -> list[Row]:
     known = _sources if sources is None else sources
-    if _beats is None:
-        return [as_row(extract_one(body, url, known.get(name) if name else None, charset))
-                for body, url, name, charset in pages]
+    beats = _beats  # (None in the caller's process: nobody watches it)
+    if beats is not None:
+        beats[2 * _slot + 1] = number
     rows = []
-    _beats[2 * _slot + 1] = number
     for body, url, name, charset in pages:
-        _beats[2 * _slot] = time.monotonic()
+        if beats is not None:
+            beats[2 * _slot] = time.monotonic()
         rows.append(as_row(extract_one(body, url, known.get(name) if name else None, charset)))
-    _beats[2 * _slot] = 0.0
+    if beats is not None:
+        beats[2 * _slot] = 0.0
     return rows
 
 
@@ -201,18 +202,15 @@ class ExtractorPool:
                     if number in stuck:
                         raise _Stuck(number)
                     rows = self._result(future)
-                except _Stuck as exc:
-                    if exc.number != number and exc.number >= 0:
+                except (_Stuck, BrokenProcessPool) as exc:
+                    if isinstance(exc, _Stuck) and exc.number not in (number, -1):
                         # Another chunk is the stuck one: it waits for its turn; the others,
                         # this one first, are read again by a new pool.
                         stuck.add(exc.number)
                         pending = again([(number, chunk, future), *pending])
                         continue
-                    rows = self._isolate([page for _, page in chunk])  # as for a crash
-                    pending = again(pending)
-                except BrokenProcessPool:
-                    # A worker died (a crash in a parser, the OOM killer): read this chunk page
-                    # by page in a new pool to find the page, then go on.
+                    # A worker died (a crash in a parser, the OOM killer) or is stuck in this
+                    # chunk: read it page by page in a new pool to find the page, then go on.
                     rows = self._isolate([page for _, page in chunk])
                     pending = again(pending)
                 for following in itertools.islice(chunks, 1):
