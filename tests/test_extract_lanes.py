@@ -13,7 +13,7 @@ import pytest
 
 from voidx.config import SourceConfig
 from voidx.demo import Catalog, ShopSite
-from voidx.extract import extractor
+from voidx.extract import extractor, workers
 from voidx.extract.extractor import extract_page
 from voidx.extract.scan import scan
 from voidx.extract.workers import POOL_MIN_PAGES, ExtractorPool
@@ -183,9 +183,11 @@ def test_pool_reads_what_one_process_reads() -> None:
         assert [tag for tags, _ in read for tag in tags] == list(range(len(pages)))
         assert pool._pool is not None  # the pages really went to worker processes
     with ExtractorPool(sources, 2, backlog=POOL_MIN_PAGES - 1) as small:
-        assert small.workers == 1  # a small backlog is read in this process
-        local = [row for _, chunk in small.read(tagged) for row in chunk]
-    assert pooled == local
+        assert small.workers == 1 and not small.in_process  # one worker, watched
+        single = [row for _, chunk in small.read(tagged) for row in chunk]
+        assert small._pool is not None
+    local = workers._read([page for _, page in tagged], sources)  # in this process
+    assert pooled == single == local
     assert len(pooled) == len(pages)
     assert pooled[-1][0] == "quarantined" and pooled[-1][4] == "page body missing from the store"
     assert sum(row[0] == "ok" for row in pooled) >= len(pages) * 0.9
@@ -303,8 +305,6 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from voidx.extract import workers
-
     real = workers.extract_page
 
     def fragile(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
@@ -331,8 +331,6 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
     reaches): no chunk gets done for ``page_timeout``, the workers are killed, the chunk is read
     page by page and the page that hangs again is quarantined."""
     import time
-
-    from voidx.extract import workers
 
     real = workers.extract_page
 
@@ -361,8 +359,6 @@ def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
     is read page by page in its turn, the first is read again whole (one kill to stop the
     hang, one for the page that hangs again), and every other page is read."""
     import time
-
-    from voidx.extract import workers
 
     real = workers.extract_page
 
@@ -398,8 +394,6 @@ def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(
     """The watch is per page: chunks of pages that each take a while, together far longer
     than ``page_timeout``, are read without the workers being killed."""
     import time
-
-    from voidx.extract import workers
 
     real = workers.extract_page
 

@@ -375,3 +375,49 @@ def test_pages_nested_too_deep_are_not_sent_to_claude(keyed: None, tmp_path: Pat
     assert by_path["u/2"]["reason"].startswith("markup nested too deep: 30,00")
     assert by_path["p/3"]["status"] == "ok"
     assert summary["quarantined"] >= 1
+
+
+@pytest.mark.parametrize("mode", ["never", "fallback"])
+def test_a_page_that_stalls_a_small_run_is_quarantined_and_not_sent(
+        keyed: None, tmp_path: Path, fake: FakeAnthropic, mode: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of three pages, with or without Claude, one of which the extractor never finishes
+    (a loop in C code, where no signal reaches): a small backlog is read by one watched worker
+    too, so that page is quarantined after ``page_timeout``, is not sent to Claude, and the
+    others are read."""
+    from voidx.extract import workers
+
+    real = workers.extract_page
+
+    def hanging(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/p/2"):
+            time.sleep(3600)
+        return real(body, url, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "extract_page", hanging)  # the forked worker inherits it
+    monkeypatch.setenv("VOIDX_EXTRACT__PAGE_TIMEOUT", "1")
+    data = {"@context": "https://schema.org", "@type": "Product", "name": "Lamp", "sku": "L-1",
+            "offers": {"@type": "Offer", "price": "49.90", "priceCurrency": "EUR",
+                       "availability": "https://schema.org/InStock"}}
+    with_data = (f'<html><head><script type="application/ld+json">{json.dumps(data)}'
+                 '</script></head><body><h1>Lamp</h1><p>49,90 €</p></body></html>')
+    pages = {"/p/1": with_data, "/p/2": unique_page(2), "/u/3": unique_page(3)}
+    with StaticSite(make_site(pages)) as site:
+        cli = project(tmp_path / "p", site, fake, mode=mode)
+        cli.ok("crawl")
+        started = time.monotonic()
+        summary = cli.ok("extract")
+        took = time.monotonic() - started
+    assert took < 60  # (a hang guard, not a timing: the page sleeps an hour)
+    rows = cli.ok("query", "SELECT url, status, reason FROM extractions ORDER BY url")
+    by_path = {r["url"].split("/", 3)[-1]: r for r in rows}
+    assert by_path["p/2"]["status"] == "quarantined"
+    assert by_path["p/2"]["reason"] == "extractor timed out: reading this page took over 1 s"
+    assert by_path["p/1"]["status"] == "ok"
+    assert summary["workers"] == 1 and summary["pages"] == 4  # with the index
+    sent = " ".join(str(r["messages"]) for r in fake.message_requests)
+    assert "/p/2" not in sent and "Gizmo model 2" not in sent
+    if mode == "fallback":
+        assert by_path["u/3"]["status"] == "ok" and "/u/3" in sent
+    else:
+        assert fake.message_calls == 0 and by_path["u/3"]["status"] != "ok"

@@ -29,13 +29,15 @@ from voidx.extract.llm import LlmAnswer, LlmExtractor, LlmRequest, to_answer
 from voidx.extract.record import RECORD_FIELDS, ProductRecord
 from voidx.extract.templates import MIN_GROUP, TemplateStore, fingerprint
 from voidx.extract.workers import (
+    CRASHED,
     POOL_MIN_PAGES,
+    TIMED_OUT,
     ExtractorPool,
     Page,
     Row,
     as_row,
     default_workers,
-    extract_one,
+    from_row,
 )
 from voidx.store import Run, Store
 
@@ -110,23 +112,23 @@ def extract_pending(store: Store, config: Config, run: Run, *, reextract: bool =
               "templates_learned": 0, "template_pages": 0}
     by_method: dict[str, int] = {}
     workers = workers or config.extract.workers or default_workers()
-    # Claude reads a whole batch's leftovers together (templates are learned per group); the
-    # wait is then on its answers, and pages are read in this process.
+    # Claude reads a whole batch's leftovers together (templates are learned per group): the
+    # workers read a batch, then the pages the sources send to Claude go to it.
     with_llm = llm.available and any(s.llm != "never" for s in config.sources)
-    if with_llm:
-        used = 1
-        while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
-            pages = _pages(store, batch)
-            results = [extract_one(body, url, sources.get(name) if name else None, charset)
-                       for body, url, name, charset in pages]
-            results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts, store)
-            _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
-            run.counters.update(llm.usage.as_counters())
-    else:
-        backlog = pending_count(store, run.id if reextract else None)
-        with ExtractorPool(sources, workers, backlog,
-                           page_timeout=config.extract.page_timeout) as pool:
-            used = pool.workers
+    backlog = pending_count(store, run.id if reextract else None)
+    with ExtractorPool(sources, workers, backlog,
+                       page_timeout=config.extract.page_timeout) as pool:
+        used = pool.workers
+        if with_llm:
+            while batch := pending_pages(store, BATCH_SIZE, run.id if reextract else None):
+                pages = _pages(store, batch)
+                results = [from_row(row) for _, rows in pool.read(enumerate(pages))
+                           for row in rows]
+                results = _with_llm(batch, pages, results, sources, llm, llm_batch, counts,
+                                    store)
+                _store(store, run, batch, [as_row(r) for r in results], counts, by_method)
+                run.counters.update(llm.usage.as_counters())
+        else:
             # Chunks come back in page order while the workers read on: each is stored at
             # once, and the next pages are fetched from the store as the workers need them.
             for done, rows in pool.read(_backlog(store, run.id if reextract else None)):
@@ -295,8 +297,9 @@ def _disagreement(read: ProductRecord | None, truth: ProductRecord | None, where
 
 
 def _wants_llm(source: SourceConfig | None, result: Extraction, url: str) -> bool:
-    if source is None or source.llm == "never" or (result.reason or "").startswith(UNREADABLE):
-        return False
+    if source is None or source.llm == "never" or (result.reason or "").startswith(
+            (UNREADABLE, CRASHED, TIMED_OUT)):
+        return False  # (its document would be built here to learn its template)
     if source.llm == "always":
         return True
     if result.status == "ok":

@@ -6,15 +6,17 @@ that a pool of worker processes reads with the same extractor; the caller keeps 
 method, record and provenance as JSON, reason): strings cross the pipe several times faster
 than the objects they describe. Workers are forked from the caller where the platform allows
 (no interpreter start, nothing imported again; they never touch the caller's database
-connection and leave through ``os._exit``), else spawned. Small backlogs are read in the
-calling process: below about a thousand pages the pool's start-up and pipes eat what it
-saves.
+connection and leave through ``os._exit``), else spawned. Below about a thousand pages more
+workers' start-up and pipes eat what they save: a small backlog is read by one forked worker
+(5 ms to start), so that a page the extractor never finishes is still stopped; only where
+workers cannot be forked is it read in the calling process, unwatched.
 """
 
 from __future__ import annotations
 
 import ctypes
 import itertools
+import json
 import multiprocessing
 import os
 import signal
@@ -33,6 +35,7 @@ from pydantic_core import to_json
 
 from voidx.config import SourceConfig
 from voidx.extract.extractor import Extraction, extract_page
+from voidx.extract.record import ProductRecord
 
 # A page to read: its body (None when the store lost it), its URL, its source's name and the
 # charset its server declared.
@@ -40,10 +43,13 @@ Page = tuple[bytes | None, str, str | None, str | None]
 # What the store keeps of an extraction: status, method, record JSON, provenance JSON, reason.
 Row = tuple[str, str | None, str | None, str, str | None]
 
-POOL_MIN_PAGES = 1000  # below this, the pool's start-up costs more than it saves
+POOL_MIN_PAGES = 1000  # below this, more than one worker's start-up costs more than it saves
 PAGE_TIMEOUT_S = 60.0  # a worker reading one page this long is stuck on it
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
 IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits for
+# Reasons of pages no worker got through: nothing else reads them in the caller's process.
+CRASHED = "extractor crashed"
+TIMED_OUT = "extractor timed out"
 T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _sources: dict[str, SourceConfig] = {}
@@ -84,6 +90,13 @@ def as_row(result: Extraction) -> Row:
     return (result.status, result.method,
             result.record.model_dump_json() if result.record else None,
             to_json(result.provenance).decode(), result.reason)
+
+
+def from_row(row: Row) -> Extraction:
+    """The extraction a row keeps (its candidates aside)."""
+    status, method, record, provenance, reason = row
+    return Extraction(status, record=ProductRecord.model_validate_json(record) if record else None,
+                      method=method, provenance=json.loads(provenance), reason=reason)
 
 
 def _start(sources: dict[str, SourceConfig], parent: int, beats: Any, slots: Any) -> None:
@@ -151,12 +164,17 @@ class _Stuck(Exception):
 
 class ExtractorPool:
     """``with ExtractorPool(sources, workers, backlog) as pool: pool.read(tagged_pages)``;
-    with a backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read in this process."""
+    with a backlog under ``POOL_MIN_PAGES`` (or one worker) pages are read by one worker
+    process, watched as the pool's are; where the platform cannot fork, in this process."""
 
     def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int, *,
                  page_timeout: float = PAGE_TIMEOUT_S) -> None:
         self.sources = sources
         self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES else 1
+        # (a spawned worker imports voidx again, a second's start: not worth it for a few
+        # pages)
+        self.in_process = self.workers == 1 and (
+            "fork" not in multiprocessing.get_all_start_methods() and backlog < POOL_MIN_PAGES)
         self.page_timeout = page_timeout
         self._pool: ProcessPoolExecutor | None = None
         self._beats: Any = None  # the pool's workers' heartbeats
@@ -179,7 +197,7 @@ class ExtractorPool:
         At most ``IN_FLIGHT`` chunks per worker are read ahead of the caller, so a backlog of
         any size is held in memory a few chunks at a time."""
         chunks = _chunks(items)
-        if self.workers == 1:
+        if self.in_process:
             for chunk in chunks:
                 yield [tag for tag, _ in chunk], _read([page for _, page in chunk],
                                                        self.sources)
@@ -257,14 +275,14 @@ class ExtractorPool:
                 self.close(wait=False)
                 logger.bind(url=page[1]).error("the extractor's process died reading {}",
                                                page[1])
-                rows.append(as_row(Extraction("quarantined", reason="extractor crashed: its "
+                rows.append(as_row(Extraction("quarantined", reason=f"{CRASHED}: its "
                                               "worker process died reading this page")))
             except TimeoutError:
                 self._kill()
                 logger.bind(url=page[1]).error("reading {} took over {:g} s: stopped",
                                                page[1], self.page_timeout)
                 rows.append(as_row(Extraction("quarantined", reason=(
-                    f"extractor timed out: reading this page took over "
+                    f"{TIMED_OUT}: reading this page took over "
                     f"{self.page_timeout:g} s"))))
         return rows
 
