@@ -182,3 +182,49 @@ def test_page_encodings() -> None:
         result = extract_page(body, URL)
         assert result.record is not None
         assert (result.record.name, result.record.price) == ("Café Crème", 2.5)
+
+
+@pytest.mark.parametrize(("syntax", "declared"), [
+    ("jsonld", None), ("jsonld", "false"), ("jsonld", False), ("jsonld", True),
+    ("microdata", "false")])
+def test_a_shop_that_declares_its_prices_before_tax(declared: Any, syntax: str) -> None:
+    """A B2B shop shows its price before tax first and the price with tax beside it; its data
+    says valueAddedTaxIncluded false: the price before tax is the price. Without that (or
+    with true), the price a consumer pays, with tax, is the price and the other a note.
+    (Microdata marks a price element up as the offer's price: that says which one it is.)"""
+    if syntax == "jsonld":
+        offer: dict[str, Any] = {"@type": "Offer", "price": "249.00", "priceCurrency": "EUR",
+                                 "availability": "https://schema.org/InStock"}
+        if declared is not None:
+            offer["priceSpecification"] = {"@type": "UnitPriceSpecification",
+                                           "price": "249.00", "priceCurrency": "EUR",
+                                           "valueAddedTaxIncluded": declared}
+        data = {"@context": "https://schema.org", "@type": "Product", "name": "Drill",
+                "sku": "D-1", "offers": offer}
+        head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+        scope, offer_scope, prop = "", "", ""
+    else:
+        head = ""
+        scope = ' itemscope itemtype="https://schema.org/Product"'
+        offer_scope = ' itemprop="offers" itemscope itemtype="https://schema.org/Offer"'
+        prop = ('<meta itemprop="price" content="249.00"><meta itemprop="priceCurrency" '
+                'content="EUR"><link itemprop="availability" href="https://schema.org/InStock">'
+                + ("" if declared is None else
+                   f'<meta itemprop="valueAddedTaxIncluded" content="{str(declared).lower()}">'))
+    page = (f"<html><head>{head}</head><body><div class=product{scope}>"
+            f'<h1 itemprop="name">Drill</h1><span itemprop="sku">D-1</span>'
+            f'<div class="price-box"{offer_scope}>{prop}'
+            '<div class="price price--net"><span class="price__value">249,00 €</span> '
+            '<span class="price__tax">zzgl. MwSt.</span></div>'
+            '<div class="price price--gross"><span class="price__value">296,31 €</span> '
+            '<span class="price__tax">inkl. 19 % MwSt.</span></div></div>'
+            '<del>389,00 €</del><button class="add-to-cart">In den Warenkorb</button>'
+            "</div></body></html>")
+    result = extract_page(page, "https://b2b.example/p/drill")
+    assert result.status == "ok" and result.record is not None
+    before_tax = declared in ("false", False)
+    assert result.record.price == (249.0 if before_tax else 296.31)
+    assert result.record.sku == "D-1"
+    why = {c.value: c.why for c in result.candidates if c.source == "dom"}
+    assert ("in a tax note: with tax" in why[296.31]) is before_tax
+    assert ("in a tax note: before tax" in why[249.0]) is not before_tax

@@ -28,8 +28,6 @@ KNOWN_MISSES = {
                                            "link: no product signal strong enough",
     "c-wordpress-edd-variable-brl.html": "a digital course with no stock statement: its "
                                          "active buy button reads as in stock (price right)",
-    "e-b2b-de-drill.html": "a B2B page showing the net price first: the gross price, shown "
-                           "second, is taken (net prices are treated as notes)",
 }
 
 

@@ -94,11 +94,9 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"\s?/?\s?(?:litros?|litres?|liters?|litr|kilos?|kg|100 ?g|100 ?ml)\b|"
                   r"precio por|prix unitaire|prix au|prezzo unitario|cena jednostkowa|"
                   r"jednotková cena|jämförpris|kilopris|literpris|"
-                  r"grundpreis|as low as|starting at|\bnet(?:to)?\b|excl\.?|excluding|"
-                  r"ex\.? (?:tax|vat|gst)|\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
+                  r"grundpreis|as low as|starting at|"
+                  r"\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
                   r"ab \d+ stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
-                  r"ohne mwst|zzgl|hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
-                  r"税抜|税別|本体価格|不含税|"
                   r"lowest price|niedrigste|najniższa|prix le plus bas|найнижча|самая низкая|"
                   r"минимальная цена|nejnižší|najnižšia|legalacsonyabb|cel mai mic|"
                   r"χαμηλότερη|najniža|najnižja|най-ниската|mažiausia|zemākā|madalaim|"
@@ -106,6 +104,15 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"\d\s?платеж|\d\s?платіж|ежемесячн|щомісячн|розстроч|рассроч|оплата частинами|"
                   r"gift card|reward|points|cashback|subscribe|deposit|trade[- ]in|"
                   r"other sellers|new \(\d+\) from|used from|from \S+ used")
+# A price before tax: a note beside the price a consumer pays, unless the shop declares its
+# prices before tax (a B2B shop: its data says valueAddedTaxIncluded false). Then the price
+# with tax is the note.
+TAX_EXCLUDED = re.compile(r"\bnet(?:to)?\b|excl\.?|excluding|ex\.? (?:tax|vat|gst)|ohne mwst|zzgl|"
+                          r"hors taxe|\bht\b|bez vat|before tax|ex\.? vat|tax excl|"
+                          r"税抜|税別|本体価格|不含税")
+TAX_INCLUDED = re.compile(r"\bbrutto\b|\binkl\.?\s?(?:\d+\s?%\s?)?(?:mwst|ust)|"
+                          r"\bincl\.?\s?(?:\d+\s?%\s?)?(?:vat|tax|btw|gst|tva)|"
+                          r"including (?:vat|tax)|\bttc\b|税込|含税")
 # Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
 # 890원"): after a price they are about something else ("3,980円 398ポイント還元").
 LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现")
@@ -182,12 +189,14 @@ class DomReading:
 
 
 def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
-             name: str | None = None) -> DomReading:
+             name: str | None = None, net_prices: bool = False) -> DomReading:
     """What the page shows: its title, buy buttons, prices, SKUs and stock messages.
     ``for_data=False``: the page carries no product data and the reading only decides whether
     it shows one product; without a buy button, a SKU or a stock message it cannot, and its
     prices (the costly part, on a grid of products) are not read. ``name``: the product's name
-    in its data, to find its title on a page whose ``<h1>`` is missing or the site's logo."""
+    in its data, to find its title on a page whose ``<h1>`` is missing or the site's logo;
+    ``net_prices``: the data declares its price before tax (the page's prices with tax are
+    then notes, not those without)."""
     body = tree.body
     reading = DomReading()
     if body is None:
@@ -211,7 +220,8 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
         return reading
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
-    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks)
+    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks,
+                                       TAX_INCLUDED if net_prices else TAX_EXCLUDED)
     return reading
 
 
@@ -500,7 +510,8 @@ class _Marks:
 
 
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
-                      h1_pos: int, marks: _Marks) -> list[DomCandidate]:
+                      h1_pos: int, marks: _Marks, tax_note: re.Pattern[str]
+                      ) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
     elements: list[tuple[LexborNode, Any, str]] = []
@@ -546,13 +557,14 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         if amount is None or amount <= 0:
             continue
         candidate = DomCandidate("price", amount, 1.0, text[:120], currency=currency)
-        _score(candidate, node, main, order, h1_pos, currency, marks)
+        _score(candidate, node, main, order, h1_pos, currency, marks, tax_note)
         found.append(candidate)
     return found
 
 
 def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: dict[int, int],
-           h1_pos: int, currency: str | None, marks: _Marks) -> None:
+           h1_pos: int, currency: str | None, marks: _Marks, tax_note: re.Pattern[str]
+           ) -> None:
     ancestors = _ancestors(node)
     wrappers = marks.holders
     outside = next((o for a in ancestors if a.mem_id not in wrappers
@@ -601,6 +613,10 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if NOTE.search(context) or LABEL_NOTE.search(label):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
+    elif tax_note.search(context):
+        c.score -= 5
+        c.reasons.append("in a tax note: " + ("with tax" if tax_note is TAX_INCLUDED
+                                              else "before tax"))
     position = order.get(node.mem_id)
     if position is not None and h1_pos:
         distance = position - h1_pos

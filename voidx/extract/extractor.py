@@ -30,7 +30,7 @@ from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import jsonld_products, microdata_products
 
 # Bump when extraction changes what it produces: pages are extracted again.
-EXTRACTOR_VERSION = 4
+EXTRACTOR_VERSION = 5
 
 
 @dataclass
@@ -87,7 +87,8 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
         return Extraction("blocked", reason=f"{block[0]}: {block[1]}")
     name = next((str(values["name"]) for values in sources.values() if values.get("name")),
                 None)
-    dom = read_dom(tree, url, for_data=has_data or read_in_full, name=name)
+    dom = read_dom(tree, url, for_data=has_data or read_in_full, name=name,
+                   net_prices=any(values.get("net") for values in sources.values()))
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
     return _decide(sources, dom, url, source, page.canonical)

@@ -147,7 +147,8 @@ def _choose_price(prices: list[Candidate], visible: list[Candidate], prefer_sele
     best = max(visible, key=lambda c: c.score) if visible else None
     shown_current = {c.value for c in visible if c.score >= CONFIDENT - 2
                      and "struck" not in c.why and "was" not in c.why
-                     and "inside a '" not in c.why and "instalment" not in c.why}
+                     and "inside a '" not in c.why and "instalment" not in c.why
+                     and "tax note" not in c.why}
     if prefer_selectors and prices and prices[0].source == "selectors":
         return _win(prices[0], "the source prefers its selectors", prices, visible)
     option = _preselected_instead(prices, visible)

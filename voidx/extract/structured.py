@@ -106,7 +106,7 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
             for o in offers):
         # One offer per size or colour: the product is available if any of them is.
         availability = "https://schema.org/InStock"
-    return {
+    found = {
         "name": node.get("name"),
         "url": node.get("url") or offer.get("url"),
         "price": price,
@@ -120,6 +120,16 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
         "review_count": rating.get("reviewCount") or rating.get("ratingCount"),
         "image": image.get("url") if isinstance(image, dict) else image,
     }
+    if _before_tax(offer.get("valueAddedTaxIncluded")) or any(
+            isinstance(s, dict) and _before_tax(s.get("valueAddedTaxIncluded"))
+            for s in (spec if isinstance(spec, list) else [spec])):
+        found["net"] = True
+    return found
+
+
+def _before_tax(value: Any) -> bool:
+    """A ``valueAddedTaxIncluded`` that says no (a boolean, or its text)."""
+    return value is False or str(value).strip().lower() == "false"
 
 
 def _pick_offer(offers: Any) -> dict[str, Any]:
@@ -163,6 +173,8 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
             "review_count": _first(rating.get("reviewCount") or rating.get("ratingCount")),
             "image": _image(_first(props.get("image"))),
         })
+        if _before_tax(_first(offer.get("valueAddedTaxIncluded"))):
+            products[-1]["net"] = True
     return products
 
 
@@ -245,7 +257,7 @@ class _Microdata:
 _READ = frozenset({"name", "url", "price", "lowPrice", "priceCurrency", "availability", "sku",
                    "gtin13", "gtin", "gtin14", "gtin12", "gtin8", "brand", "category",
                    "aggregateRating", "ratingValue", "reviewCount", "ratingCount", "image",
-                   "contentUrl", "offers"})
+                   "contentUrl", "offers", "valueAddedTaxIncluded"})
 
 
 # Where an element without ``content`` keeps its property's value (else: its text).
