@@ -228,3 +228,26 @@ def test_a_shop_that_declares_its_prices_before_tax(declared: Any, syntax: str) 
     why = {c.value: c.why for c in result.candidates if c.source == "dom"}
     assert ("in a tax note: with tax" in why[296.31]) is before_tax
     assert ("in a tax note: before tax" in why[249.0]) is not before_tax
+
+
+@pytest.mark.parametrize(("first", "more"), [("Bis 1", "Ab {n}"), ("1 Stück", "ab {n} Stück"),
+                                             ("1", "from {n}"), ("1 szt.", "od {n} szt."),
+                                             ("1", "à partir de {n}")])
+def test_a_tier_price_table_is_read_by_its_first_row(first: str, more: str) -> None:
+    """Block prices only: the price for one piece is the price; the rows for larger quantities
+    (and the data's lowPrice, theirs) are notes, whether the amount is shown or marked up."""
+    data = {"@context": "https://schema.org", "@type": "Product", "name": "Tyre", "sku": "T-1",
+            "offers": {"@type": "AggregateOffer", "lowPrice": "46.50", "highPrice": "54.90",
+                       "priceCurrency": "CHF", "availability": "https://schema.org/InStock"}}
+    rows = "".join(
+        f'<tr><th><meta itemprop="price" content="{price}">{label}</th>'
+        f'<td class="price">CHF {price}*</td></tr>'
+        for label, price in ((first, "54.90"), (more.format(n=2), "49.90"),
+                             (more.format(n=4), "46.50")))
+    page = (f'<html><head><script type="application/ld+json">{json.dumps(data)}</script>'
+            "</head><body><div class=product><h1>Tyre</h1><table class=block-prices>"
+            f"<tr><th>Anzahl</th><th>Stückpreis</th></tr>{rows}</table>"
+            '<button class="add-to-cart">In den Warenkorb</button></div></body></html>')
+    result = extract_page(page, "https://shop.example/p/tyre")
+    assert result.status == "ok" and result.record is not None
+    assert (result.record.price, result.record.currency) == (54.9, "CHF")

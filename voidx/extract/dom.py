@@ -113,6 +113,10 @@ TAX_EXCLUDED = re.compile(r"\bnet(?:to)?\b|excl\.?|excluding|ex\.? (?:tax|vat|gs
 TAX_INCLUDED = re.compile(r"\bbrutto\b|\binkl\.?\s?(?:\d+\s?%\s?)?(?:mwst|ust)|"
                           r"\bincl\.?\s?(?:\d+\s?%\s?)?(?:vat|tax|btw|gst|tva)|"
                           r"including (?:vat|tax)|\bttc\b|税込|含税")
+# A price for a larger quantity, labelled in a tier table's row ("Ab 4", "from 10", "od 5 ks"):
+# the quantity is at least 2 and no amount ("ab 49,90 €" is a starting price, read elsewhere).
+TIER_LABEL = re.compile(r"\b(?:ab|from|von|vanaf|fra|från|od|à partir de|a partir de|desde|da|"
+                        r"alkaen)\s+(?:[2-9]|[1-9]\d{1,4})\b(?![,.]\d)", re.I)
 # Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
 # 890원"): after a price they are about something else ("3,980円 398ポイント還元").
 LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现")
@@ -610,7 +614,9 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if STRUCK_TEXT.search(label):
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
-    if NOTE.search(context) or LABEL_NOTE.search(label):
+    row = next((a for a in ancestors[:4] if a.tag == "tr"), None)
+    if NOTE.search(context) or LABEL_NOTE.search(label) or TIER_LABEL.search(
+            row.text(deep=True, separator=" ")[:200] if row is not None else label):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
     elif tax_note.search(context):

@@ -270,12 +270,12 @@ WINDOW_BEFORE, WINDOW_AFTER = 1500, 3000  # shown characters around the product'
 
 
 def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
-    """JSON-LD, microdata or the source's own rules with name, price, SKU and availability,
-    the price visible as written, and around it no sign of a sale, a regular price or a stock
-    message other than the data's own availability. (Without a declared availability the
-    page is read: its buy button or stock message is then the only one.)"""
+    """JSON-LD, microdata or the source's own rules with name, price (not a range), SKU and
+    availability, the price visible as written, and around it no sign of a sale, a regular
+    price or a stock message other than the data's own availability. (Without a declared
+    availability the page is read: its buy button or stock message is then the only one.)"""
     main = sources.get("jsonld") or sources.get("microdata") or sources.get("selectors")
-    if not main or not main.get("name") or not main.get("sku") \
+    if not main or not main.get("name") or not main.get("sku") or main.get("range") \
             or _declared_availability(sources) == "unknown":
         return False
     amount = parse_price(main.get("price"), None)[0]

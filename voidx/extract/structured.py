@@ -120,6 +120,9 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
         "review_count": rating.get("reviewCount") or rating.get("ratingCount"),
         "image": image.get("url") if isinstance(image, dict) else image,
     }
+    if price is not None and price is offer.get("lowPrice") \
+            and offer.get("highPrice") not in (None, "", price):
+        found["range"] = True  # a price range: which of its prices is current, the page says
     if _before_tax(offer.get("valueAddedTaxIncluded")) or any(
             isinstance(s, dict) and _before_tax(s.get("valueAddedTaxIncluded"))
             for s in (spec if isinstance(spec, list) else [spec])):
