@@ -251,3 +251,26 @@ def test_a_tier_price_table_is_read_by_its_first_row(first: str, more: str) -> N
     result = extract_page(page, "https://shop.example/p/tyre")
     assert result.status == "ok" and result.record is not None
     assert (result.record.price, result.record.currency) == (54.9, "CHF")
+
+
+@pytest.mark.parametrize(("label", "value", "expected"), [
+    ("在庫", "残り2点", "in_stock"), ("Availability:", "Out of stock", "out_of_stock"),
+    ("Verfügbarkeit", "Nicht auf Lager", "out_of_stock"), ("재고", "품절", "out_of_stock"),
+    ("Stock", "In stock", "in_stock")])
+@pytest.mark.parametrize("table", ["tr", "dl"])
+def test_a_stock_row_of_a_spec_table(label: str, value: str, expected: str, table: str) -> None:
+    """A page with no data and no buy button whose spec table gives price and stock (a shop
+    run from a blog): the labelled stock row is the product's stock message, and makes the
+    page a product; another product said sold out in the text does not count."""
+    rows = [("Name", "Ash-glaze plate"), ("Price", "¥12,800 (tax incl.)"), (label, value)]
+    if table == "tr":
+        spec = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) \
+            + "</table>"
+    else:
+        spec = "<dl>" + "".join(f"<dt>{k}</dt>\n<dd>{v}</dd>" for k, v in rows) + "</dl>"
+    page = (f"<html><body><article><h1>Ash-glaze plate</h1>{spec}<p>Last year's large plate "
+            f"(¥8,800) is sold out.</p></article></body></html>")
+    result = extract_page(page, "https://potter.example/works/plate/")
+    assert result.status == "ok" and result.record is not None, result.reason
+    assert (result.record.price, result.record.currency) == (12800.0, "JPY")
+    assert result.record.availability == expected

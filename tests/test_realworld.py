@@ -22,8 +22,6 @@ TUNED = ("expected-a.json", "expected-b.json", "expected-c.json", "expected-d.js
          "expected-e.json", "expected-f.json", "expected-g.json")
 # Pages still read wrong, asserted as such so that a fix shows up (strict xfail).
 KNOWN_MISSES = {
-    "c-wordpress-blog-no-markup-jpy.html": "a blog post selling one item through a 'Buy now' "
-                                           "link: no product signal strong enough",
     "c-wordpress-edd-variable-brl.html": "a digital course with no stock statement: its "
                                          "active buy button reads as in stock (price right)",
 }

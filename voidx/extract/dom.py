@@ -147,6 +147,13 @@ STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=a
                "[class*=delivery-information]",
                "[class*=inventory]", "[data-product-stock]", ".availability-msg",
                "#product-availability", "[class*=Availability]", "[data-testid*=stock]")
+# The label of a stock row in a spec table or definition list ("在庫 | 残り2点").
+STOCK_LABEL = re.compile(r"(?:stock|in stock|availability|stock status|lagerbestand|lagerstatus|"
+                         r"verfügbarkeit|lieferbarkeit|disponibilité|disponibilidad|"
+                         r"disponibilità|disponibilidade|beschikbaarheid|voorraad|dostępność|"
+                         r"dostupnost|stan magazynowy|lager|saldo|在庫|在庫状況|"
+                         r"库存|庫存|재고|재고 ?상태|наличие|наявність|stok|stok durumu|"
+                         r"διαθεσιμότητα|készlet|tồn kho|tình trạng|ketersediaan)\s*:?", re.I)
 # A product card of a grid or carousel (another product): matched on lower-cased classes.
 CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|product[-_]?card|"
                   r"product[-_]?tile|productitem|producttile|product[-_]?thumb|listing[-_]?item|"
@@ -745,6 +752,20 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
             if value != "unknown":
                 found.append(DomCandidate("availability", value, 3.0, text[:80],
                                           ["stock message of the product"]))
+    for label in select(scope, "th, dt, td")[:80]:
+        if not STOCK_LABEL.fullmatch((label.text(deep=True) or "").strip()[:40]) \
+                or _in_card(_ancestors(label), wrappers):
+            continue
+        cell = label.next
+        while cell is not None and cell.tag == "-text":
+            cell = cell.next
+        if cell is None or cell.tag not in ("td", "dd"):
+            continue
+        text = re.sub(r"\s+", " ", cell.text(deep=True, separator=" ")).strip()
+        value = parse_availability(text) if len(text) < 120 else "unknown"
+        if value != "unknown":
+            found.append(DomCandidate("availability", value, 3.0, text[:80],
+                                      ["stock row of the product's table"]))
     if button is not None:
         text = re.sub(r"\s+", " ", (button.text(deep=True) or "")
                       + " " + str(button.attributes.get("value") or "")).strip()
