@@ -77,3 +77,31 @@ def test_elements_nested_deeper_than_a_browser_would_are_quarantined_not_parsed(
         result = extract_page((PRODUCT + tail).encode(), URL, read_in_full=True)
         assert result.status == "ok" and result.record is not None, result.reason
         assert result.record.price == 49.9
+
+
+def test_the_fast_sku_label_and_sold_out_searches_read_as_python_does() -> None:
+    """The page-text searches run by RE2 (a pass over the text instead of each phrase tried at
+    each offset) find exactly what Python's patterns find: the same SKU labels (overlapping
+    words, words inside words, Turkish dotted and dotless i, words without a boundary) and
+    the same first sold-out phrase."""
+    import random
+    import re
+
+    from voidx.extract.dom import SKU_LABEL, SOLD_OUT, sku_labels
+
+    pieces = ["SKU", "sku", "SKod produktu", "Item", "item number", "Item code", "İtem No.",
+              "ıtem #", "Art.-Nr.", "Artikelnummer", "ArtikelArtikel", "Codice articolo",
+              "Κωδικός προϊόντος", "商品コード", "Артикул", "xSKU", "éSKU", "中SKU", ": ", "#",
+              " ", "  ", "\n", ".", "AB-123", "x9", "ZZ/77.1", "-", "SOLD OUT", "sold out",
+              "UNAVAİLABLE", "unavaılable", "Ausverkauft", "slut på lager", "品切れ", "notify",
+              " me", "épuisé", "ÉPUISÉ"]
+    sold_out = re.compile(SOLD_OUT.pattern.replace("[iİı]", "i")[4:], re.I)  # re.I, as written
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        fast = [(m.span(), m.group(0), m.group(1)) for m in sku_labels(text)]
+        slow = [(m.span(), m.group(0), m.group(1)) for m in SKU_LABEL.finditer(text)]
+        assert fast == slow, text
+        found, expected = SOLD_OUT.search(text), sold_out.search(text)
+        assert (found and (found.span(), found.group(0))) == \
+            (expected and (expected.span(), expected.group(0))), text

@@ -12,10 +12,12 @@ against it. Scores and reasons are kept so ``voidx extract --explain`` can show 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import re2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.css import select, select_first
@@ -128,18 +130,50 @@ BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "button.single_add_to_cart_button, button[class*=buy-now], "
               "button[class*=btn-buy], button[class*=btn_buy], button[class*=add_cart], "
               "[data-testid*=add-to-cart i], form[action*='cart/add'] [type=submit]")
-SKU_LABEL = re.compile(
-    # (the look-ahead, every label's first letter, spares trying each label at each offset)
-    r"(?=[saiprnckvtmüаκк商品货상])"
-    r"(?:\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
+_SKU_WORDS = (
+    r"\bSKU|\bItem\s*(?:#|No\.?|number|code)|\bArt(?:ikel)?\.?[-\s]?Nr\.?|Artikelnummer|"
     r"R[ée]f[ée]rence|\bRef\.|\bReference|\bProduct\s*(?:code|ID|number|#)|\bStyle\s*(?:#|code|"
     r"No\.?)|\bPart\s*(?:#|No\.?|number)|\bASIN|item number|Numer katalogowy|Codice|"
     r"Código|Codice(?: articolo)?|Kod produktu|Nr katalogowy|Numer oferty|Nr oferty|"
     r"Artikelnr\.?|Produktnummer|"
     r"Varenr\.?|Varenummer|Tuotenumero|Item code|商品コード|商品番号|品番|货号|상품코드|"
     r"상품번호|Termékazonosító|Cikkszám|Termékkód|Артикул|Код товар[уа]|Κωδικός(?: προϊόντος)?|"
-    r"Mã sản phẩm|Ürün kodu|Stok kodu|Cod produs|Katalogové číslo|Kód produktu|Artikel)"
+    r"Mã sản phẩm|Ürün kodu|Stok kodu|Cod produs|Katalogové číslo|Kód produktu|Artikel")
+SKU_LABEL = re.compile(
+    # (the look-ahead, every label's first letter, spares trying each label at each offset)
+    rf"(?=[saiprnckvtmüаκк商品货상])(?:{_SKU_WORDS})"
     r"\s*+[:#.]?+\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
+
+
+def like_re_i(pattern: str) -> str:
+    """``pattern`` (literal words, Python syntax) for RE2, matching case-insensitively as
+    ``re.I`` does: there "i" also matches the dotted capital and the dotless small i of
+    Turkish (U+0130, U+0131), which RE2's case folding leaves apart (the only such letters in
+    these patterns)."""
+    return "(?i)" + re.sub(r"(?<!\\)[iI]", "[iİı]", pattern)
+
+
+# Where a SKU label may start: its words, without their word boundaries (so at least every
+# place SKU_LABEL matches), found in one pass by RE2 (Python's engine tries each of the words
+# at every offset: 0.6 ms on a page's text).
+_SKU_STARTS = re2.compile(like_re_i(_SKU_WORDS.replace(r"\b", "")))
+
+
+def sku_labels(text: str) -> Iterator[re.Match[str]]:
+    """``SKU_LABEL.finditer(text)``, tried only where a label's words are: at each place
+    ``_SKU_STARTS`` matches, and inside such a match, where one pass does not look."""
+    done = 0  # where the last label read ended
+    for hit in _SKU_STARTS.finditer(text):
+        at = max(hit.start(), done)
+        while at < hit.end():
+            found = SKU_LABEL.match(text, at)
+            if found is None:
+                at += 1
+                continue
+            yield found
+            done = at = found.end()
+
+
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
              ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
@@ -158,11 +192,13 @@ STOCK_LABEL = re.compile(r"(?:stock|in stock|availability|stock status|lagerbest
 CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|product[-_]?card|"
                   r"product[-_]?tile|productitem|producttile|product[-_]?thumb|listing[-_]?item|"
                   r"teaser|list[-_]?item)(?:$|[\s_-])")
-SOLD_OUT = re.compile(r"sold out|out of stock|unavailable|notify me|email me when|"
-                      r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|currently unavail|"
-                      r"vyprodáno|udsolgt|utsolgt|slutsåld|slut (?:i|på) lager|"
-                      r"nicht vorrätig|売り切れ|品切れ|在庫切れ|품절|缺货|售罄",
-                      re.I)
+# (RE2: one pass over up to 20,000 characters of a page, where Python's engine tries each
+# phrase at each offset, 40 times slower)
+SOLD_OUT = re2.compile(like_re_i(r"sold out|out of stock|unavailable|notify me|email me when|"
+                                 r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|"
+                                 r"currently unavail|vyprodáno|udsolgt|utsolgt|slutsåld|"
+                                 r"slut (?:i|på) lager|nicht vorrätig|売り切れ|品切れ|在庫切れ|품절|"
+                                 r"缺货|售罄"))
 
 
 CONFIDENT = 4.0  # a price scored this high is what the page shows as the product's price
@@ -724,7 +760,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
     scope = main if main is not None else body
     for source in (scope, body) if scope is not body else (body,):
         text = source.text(deep=True, separator=" ")
-        for match in SKU_LABEL.finditer(text):
+        for match in sku_labels(text):
             value = match.group(1).rstrip(".,;")
             if not sku_like(value):
                 continue
@@ -786,9 +822,8 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
             found.append(DomCandidate("availability", "in_stock", 2.0, text[:60] or "button",
                                       ["the buy button is active"]))
     else:
-        text = scope.text(deep=True, separator=" ")[:20000]
-        if SOLD_OUT.search(text):
-            found.append(DomCandidate("availability", "out_of_stock", 1.5,
-                                      SOLD_OUT.search(text).group(0),  # type: ignore[union-attr]
+        said = SOLD_OUT.search(scope.text(deep=True, separator=" ")[:20000])
+        if said is not None:
+            found.append(DomCandidate("availability", "out_of_stock", 1.5, said.group(0),
                                       ["the product area says sold out"]))
     return found
