@@ -349,7 +349,7 @@ def _title(tree: LexborHTMLParser, title: LexborNode | None) -> str | None:
         if node is None:
             continue
         text = node.attributes.get("content") if node.tag == "meta" else node.text(deep=True)
-        text = re.sub(r"\s+", " ", text or "").strip()
+        text = " ".join((text or "").split())
         if selector == "title":
             text = re.split(r"\s+[|–—-]\s+", text)[0]
         if text:
@@ -402,7 +402,7 @@ def _joined(node: LexborNode) -> str:
     for text_node in node.traverse(include_text=True):
         if text_node.tag != "-text":
             continue
-        text = re.sub(r"\s+", "", text_node.text_content or "")
+        text = "".join((text_node.text_content or "").split())
         if not text:
             continue
         owner = text_node.parent.mem_id if text_node.parent is not None else 0
@@ -591,7 +591,7 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
             own = probe.text(deep=True, separator=" ")
             if len(own) > 160:
                 break
-            own = re.sub(r"\s+", " ", own).strip()
+            own = " ".join(own.split())
             # "$ 27 . 99" split over spans reads right without the separators.
             joined = _joined(probe) if len(own) < 30 else ""
             money = (find_money(joined) if joined else None) or find_money(own)
@@ -745,7 +745,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
     for node in select(body, ", ".join(SKU_NODES))[:12]:
         value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
                  or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
-        value = re.sub(r"\s+", " ", value or "").strip()
+        value = " ".join((value or "").split())
         label = SKU_LABEL.search(value)
         if label:
             value = label.group(1)
@@ -783,7 +783,7 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
         for node in select(scope, selector)[:4]:
             if _in_card(_ancestors(node), wrappers):
                 continue
-            text = re.sub(r"\s+", " ", node.text(deep=True, separator=" ")).strip()
+            text = " ".join(node.text(deep=True, separator=" ").split())
             value = parse_availability(text) if len(text) < 120 else "unknown"
             if value != "unknown":
                 found.append(DomCandidate("availability", value, 3.0, text[:80],
@@ -797,14 +797,14 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
             cell = cell.next
         if cell is None or cell.tag not in ("td", "dd"):
             continue
-        text = re.sub(r"\s+", " ", cell.text(deep=True, separator=" ")).strip()
+        text = " ".join(cell.text(deep=True, separator=" ").split())
         value = parse_availability(text) if len(text) < 120 else "unknown"
         if value != "unknown":
             found.append(DomCandidate("availability", value, 3.0, text[:80],
                                       ["stock row of the product's table"]))
     if button is not None:
-        text = re.sub(r"\s+", " ", (button.text(deep=True) or "")
-                      + " " + str(button.attributes.get("value") or "")).strip()
+        text = " ".join(((button.text(deep=True) or "") + " "
+                         + str(button.attributes.get("value") or "")).split())
         disabled = "disabled" in button.attributes or \
             button.attributes.get("aria-disabled") == "true"
         if SOLD_OUT.search(text):
