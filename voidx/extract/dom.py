@@ -55,7 +55,7 @@ STRUCK = re.compile(r"\b(?:was|old|compare|compare[-_]?at|regular|rrp|msrp|strik
                     r"uvp|statt|oldprice|old-price|price--rrp|price-was|was-price|retail)\b|"
                     r"\bprice[-_]?(?:old|was|regular|before|compare)|regular[-_]?price|"
                     r"\blist[-_]?price|"
-                    r"secondary[-_]price")
+                    r"secondary[-_]price|normal[-_]?price")
 # "Regular price" is left out: themes also use it to label the current price of an item that
 # is not on sale; a regular price on sale is struck through or classed as such.
 STRUCK_TEXT = re.compile(r"\b(?:was|rrp|list price|compare at|msrp|uvp|statt|"
@@ -81,7 +81,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
                   r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
-                  r"parcelas?|mismo precio en|"
+                  r"parcelas?|mismo precio en|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
@@ -143,6 +143,17 @@ SKU_LABEL = re.compile(
     # (the look-ahead, every label's first letter, spares trying each label at each offset)
     rf"(?=[saiprnckvtmüаκк商品货상])(?:{_SKU_WORDS})"
     r"\s*+[:#.]?+\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})", re.I)
+
+
+# A label right after these words is the maker's number (an MPN), not the shop's SKU
+# ("Maker's part no.", "Herstellerartikelnummer", "Manufacturer SKU").
+MAKERS = re.compile(r"(?:maker'?s?|manufacturer'?s?|mfr\.?|mfg\.?|hersteller|fabricant|"
+                    r"fabricante|produttore|producent|producenta|výrobce|gyártó|üretici)"
+                    r"[\s-]*$", re.I)
+# A model number: the shop's SKU on some platforms (Zen Cart, osCommerce "Model:"), the
+# maker's on others: taken only when the page labels nothing else.
+MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\.?|#|number))?"
+                         r"\s*+:\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})(?![A-Za-z0-9._/-])")
 
 
 def like_re_i(pattern: str) -> str:
@@ -710,7 +721,7 @@ def _label(node: LexborNode) -> str:
 # follows, which is the current one.
 _BADGE = re.compile(r"\W*(?:(?:save|you save|ahorra|ahorras|spare|sparen|sie sparen|"
                     r"économisez|risparmi|oszczędzasz|bespaar|rabatt|descuento|"
-                    r"sconto|remise|korting|sleva|zniżka)?\s*-?\s*\d{1,3}\s?%\s*"
+                    r"sconto|remise|korting|sleva|zniżka)?\s*:?\s*-?\s*\d{1,3}\s?%\s*"
                     r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto)?|"
                     r"送料無料|free (?:shipping|delivery)|kostenlose[rn]? (?:versand|lieferung)|"
                     r"versandkostenfrei|livraison (?:gratuite|offerte)|envío gratis|"
@@ -762,10 +773,16 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
         text = source.text(deep=True, separator=" ")
         for match in sku_labels(text):
             value = match.group(1).rstrip(".,;")
-            if not sku_like(value):
+            if not sku_like(value) or MAKERS.search(text, max(0, match.start() - 20),
+                                                    match.start()):
                 continue
             found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
                                       match.group(0)[:80], ["labelled in the page text"]))
+        if not found and source is scope:
+            for match in MODEL_LABEL.finditer(text):
+                if sku_like(match.group(1)):
+                    found.append(DomCandidate("sku", match.group(1), 1.0, match.group(0)[:80],
+                                              ["labelled as the model"]))
         if found:
             break
     asin = re.search(r"/(?:dp|gp/product)/([A-Z0-9]{10})(?:[/?]|$)", url)

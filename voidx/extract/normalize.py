@@ -18,10 +18,23 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "฿": "THB", "₱": "PHP", "zł": "PLN", "Kč": "CZK", "Ft": "HUF", "kr.": "DKK", "kr": "SEK",
     "lei": "RON", "лв": "BGN", "RM": "MYR", "Rp": "IDR", "R": "ZAR", "Fr.": "CHF",
     "CHF": "CHF", "₦": "NGN", "KSh": "KES", "E£": "EGP", "د.إ": "AED", "ر.س": "SAR",
+    "₸": "KZT", "₼": "AZN", "₾": "GEL", "₮": "MNT", "₲": "PYG", "₵": "GHS", "₡": "CRC",
+    "៛": "KHR", "৳": "BDT",
 }
+# Every currency ISO 4217 lists (2025): what structured data may declare.
+ISO_4217 = frozenset("""AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB
+BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR
+MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS
+VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL""".split())
+# The codes read in a page's text: those that are not also words written in capitals
+# ("ALL", "TOP", "CUP", "SOS", "GEL"...) next to numbers.
 _CODES = """USD EUR GBP JPY CNY INR RUB KRW TRY UAH ILS VND THB PHP PLN CZK HUF SEK NOK DKK CHF
 CAD AUD NZD HKD SGD BRL MXN ZAR RON BGN AED SAR MYR IDR TWD ARS CLP COP PEN EGP NGN KES ISK QAR
-KWD MAD"""
+KWD MAD KZT AZN UZS BYN RSD MKD BDT PKR LKR NPR OMR BHD JOD DZD TND GHS TZS UGX ETB XOF XAF VES
+UYU PYG CRC GTQ HNL JMD TTD KHR MMK MNT"""
 ISO_CODES = frozenset(_CODES.split())
 # Symbols that are also ordinary letters must stand apart from other letters.
 _SYMBOL_RE = re.compile("|".join(
@@ -109,7 +122,7 @@ def currency_code(hint: str | None) -> str | None:
     if not hint:
         return None
     hint = hint.strip()
-    if hint.upper() in ISO_CODES:
+    if hint.upper() in ISO_4217:
         return hint.upper()
     return CURRENCY_SYMBOLS.get(hint)
 
