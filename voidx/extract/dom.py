@@ -81,7 +81,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
                   r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
-                  r"parcelas?|mismo precio en|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
+                  r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
@@ -265,6 +265,15 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
     button = buttons[0] if buttons else None
     main = _main_container(h1, button)
     holders = _holders(main)
+    if h1 is not None and main is not None:
+        # Inside the product, the blocks that hold its title are its own (Bootstrap's
+        # "page-header" holding the title and the price), not a header of the site.
+        inner: list[int] = []
+        for node in _ancestors(h1)[1:]:
+            if node.mem_id == main.mem_id:
+                holders.update(inner)
+                break
+            inner.append(node.mem_id)
     marks = _Marks(holders)
     # Buttons of other products (cards, carousels) do not make this page a listing.
     reading.buy_buttons = sum(
@@ -427,6 +436,15 @@ def _joined(node: LexborNode) -> str:
     return "".join(parts)
 
 
+_RANGE_SEP = re.compile(r"\s*(?:–|—|\s-\s|\s(?:to|bis|até|à|a|tot|do|–)\s)\s*")
+
+
+def _price_range(text: str) -> bool:
+    """Two amounts joined as a range ("R$ 497,00 - R$ 2.497,00", "$10.00 to $25.00")."""
+    return any(find_money(text[:sep.start()][-30:]) and find_money(text[sep.end():][:30])
+               for sep in _RANGE_SEP.finditer(text))
+
+
 def _before_money(text: str) -> str:
     """What stands before the first amount of a text ("(+" in "SRAM XDR (+50,00 zł)")."""
     money = find_money(text)
@@ -573,7 +591,7 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
     seen: set[int] = set()
     found: list[DomCandidate] = []
     elements: list[tuple[LexborNode, Any, str]] = []
-    for node in select(body, "[itemprop=price][content], [data-price-amount]"):
+    for node in select(body, "[itemprop=price][content]:not(meta), [data-price-amount]"):
         attrs = node.attributes
         raw = attrs.get("data-price-amount") or attrs.get("content")
         elements.append((node, raw, f"{node.tag} price attribute {raw}"))
@@ -597,8 +615,9 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         element = text_node.parent
         for probe in (element, element.parent if element is not None else None):
             if probe is None or probe.tag in ("script", "style", "noscript", "option", "body",
-                                              "textarea", "title") or probe.mem_id in seen:
-                break
+                                              "textarea", "title", "tr") \
+                    or probe.mem_id in seen:
+                break  # (a table row's cells are not one amount: "Bis 1" | "CHF 54.90")
             own = probe.text(deep=True, separator=" ")
             if len(own) > 160:
                 break
@@ -689,6 +708,10 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
+    around = node.parent.text(deep=True, separator=" ") if node.parent is not None else ""
+    if len(around) <= 120 and _price_range(" ".join(around.split())):
+        c.score -= 4
+        c.reasons.append("one end of a price range")
     if currency:
         c.score += 0.5
 

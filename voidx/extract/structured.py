@@ -112,7 +112,8 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
         "price": price,
         "currency": offer.get("priceCurrency"),
         "availability": availability,
-        "sku": node.get("sku") or offer.get("sku"),
+        # (a model given as text is the shop's own code on some platforms: osCommerce)
+        "sku": node.get("sku") or offer.get("sku") or _text(node.get("model")),
         "gtin": gtin,
         "brand": _name_of(node.get("brand")),
         "category": _name_of(node.get("category")),
@@ -128,6 +129,11 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
             for s in (spec if isinstance(spec, list) else [spec])):
         found["net"] = True
     return found
+
+
+def _text(value: Any) -> str | None:
+    """A plain text value (a model given as a ProductModel item is not a code)."""
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _before_tax(value: Any) -> bool:
@@ -167,7 +173,8 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
             "price": _first(offer.get("price") or offer.get("lowPrice") or props.get("price")),
             "currency": _first(offer.get("priceCurrency") or props.get("priceCurrency")),
             "availability": _first(offer.get("availability") or props.get("availability")),
-            "sku": _first(props.get("sku") or offer.get("sku")),
+            "sku": _first(props.get("sku") or offer.get("sku"))
+            or _text(_first(props.get("model"))),
             "gtin": _first(props.get("gtin13") or props.get("gtin") or props.get("gtin14")
                            or props.get("gtin12") or props.get("gtin8")),
             "brand": _name_of(_first(props.get("brand"))),
@@ -260,7 +267,7 @@ class _Microdata:
 _READ = frozenset({"name", "url", "price", "lowPrice", "priceCurrency", "availability", "sku",
                    "gtin13", "gtin", "gtin14", "gtin12", "gtin8", "brand", "category",
                    "aggregateRating", "ratingValue", "reviewCount", "ratingCount", "image",
-                   "contentUrl", "offers", "valueAddedTaxIncluded"})
+                   "contentUrl", "offers", "valueAddedTaxIncluded", "model"})
 
 
 # Where an element without ``content`` keeps its property's value (else: its text).
