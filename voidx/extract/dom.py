@@ -80,7 +80,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
-                  r"送料|配送|運費|배송비|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
+                  r"送料|配送|運費|배송비|ส่งฟรี|ค่าจัดส่ง|ค่าส่ง|เมื่อซื้อครบ|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
                   r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
@@ -121,7 +121,7 @@ TIER_LABEL = re.compile(r"\b(?:ab|from|von|vanaf|fra|från|od|à partir de|a par
                         r"alkaen)\s+(?:[2-9]|[1-9]\d{1,4})\b(?![,.]\d)", re.I)
 # Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
 # 890원"): after a price they are about something else ("3,980円 398ポイント還元").
-LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现")
+LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|ลด")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "#form-action-addToCart, #product-addtocart-button, #add-to-cart-button, "
               "[id*=add-to-cart], [id*=addtocart], [id*=AddToCart], [class*=add-to-cart], "
@@ -423,8 +423,8 @@ def _joined(node: LexborNode) -> str:
         if text_node.tag != "-text":
             continue
         text = "".join((text_node.text_content or "").split())
-        if not text:
-            continue
+        if not text or "%" in text:
+            continue  # (a percentage is no part of an amount: "฿299" "50%")
         owner = text_node.parent.mem_id if text_node.parent is not None else 0
         # Two digits in an element of their own right after the whole part are the cents
         # ("$<span>129</span><span>00</span>", "$129<sup>00</sup>").
@@ -443,6 +443,27 @@ def _price_range(text: str) -> bool:
     """Two amounts joined as a range ("R$ 497,00 - R$ 2.497,00", "$10.00 to $25.00")."""
     return any(find_money(text[:sep.start()][-30:]) and find_money(text[sep.end():][:30])
                for sep in _RANGE_SEP.finditer(text))
+
+
+def _regular_of_sale(text: str) -> float | None:
+    """In "฿599 ฿299 50% ลด" (two amounts, the higher first, and a discount), the higher: the
+    regular price, whatever its style says."""
+    if "%" not in text:
+        return None
+    amounts: list[tuple[float | None, int, int]] = []  # amount, where its money starts, ends
+    for number in _NUMBER.finditer(text):
+        start, end = number.span()
+        before = _BEFORE.search(text, max(0, start - 6), start)
+        after = _AFTER.match(text, end)
+        if before or after:
+            amounts.append((parse_price(number.group(0))[0], before.start() if before else start,
+                            after.end() if after else end))
+            if len(amounts) == 2:
+                (high, _, gap), (low, resume, _) = amounts
+                # (side by side: "$27.99 ... ($3.50 / count)" is a price and its unit price)
+                return high if high is not None and low is not None and high > low and \
+                    not text[gap:resume].strip() else None
+    return None
 
 
 def _before_money(text: str) -> str:
@@ -709,9 +730,14 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
     around = node.parent.text(deep=True, separator=" ") if node.parent is not None else ""
-    if len(around) <= 120 and _price_range(" ".join(around.split())):
-        c.score -= 4
-        c.reasons.append("one end of a price range")
+    if len(around) <= 120:
+        around = " ".join(around.split())
+        if _price_range(around):
+            c.score -= 4
+            c.reasons.append("one end of a price range")
+        elif _regular_of_sale(around) == c.value:
+            c.score -= 5
+            c.reasons.append("the higher price beside a sale price and its discount")
     if currency:
         c.score += 0.5
 
@@ -745,7 +771,7 @@ def _label(node: LexborNode) -> str:
 _BADGE = re.compile(r"\W*(?:(?:save|you save|ahorra|ahorras|spare|sparen|sie sparen|"
                     r"économisez|risparmi|oszczędzasz|bespaar|rabatt|descuento|"
                     r"sconto|remise|korting|sleva|zniżka)?\s*:?\s*-?\s*\d{1,3}\s?%\s*"
-                    r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto)?|"
+                    r"(?:off|rabatt|de descuento|descuento|korting|remise|sconto|ลด)?|"
                     r"送料無料|free (?:shipping|delivery)|kostenlose[rn]? (?:versand|lieferung)|"
                     r"versandkostenfrei|livraison (?:gratuite|offerte)|envío gratis|"
                     r"spedizione gratuita|gratis (?:verzending|levering|bezorging)|"
