@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import select
+from voidx.extract.normalize import parse_price
 
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
 PRICE_KEYS = ("display_price", "saleprice", "sale_price", "finalprice", "final_price",
@@ -353,8 +354,8 @@ def price_of(data: dict[str, Any]) -> tuple[Any, str | None]:
         raw, cur = price_of(offers[0])
         if raw is not None:
             return raw, cur or currency
-    variants = keys.get("variants")
-    if isinstance(variants, list) and variants:
+    variants = _variants(keys)
+    if variants:
         chosen = next((v for v in variants if isinstance(v, dict)
                        and _lower_keys(v).get("selected")), variants[0])
         if isinstance(chosen, dict):
@@ -371,10 +372,14 @@ def _price_value(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, dict):
         keys = _lower_keys(value)
         currency = next((str(keys[k]) for k in CURRENCY_KEYS if isinstance(keys.get(k), str)),
-                        None)
+                        None) or next((parse_price(v)[1] for k, v in keys.items()
+                                       if "formatted" in k and isinstance(v, str)), None)
         for key in ("final_price", "finalprice", "amount", "value", "raw", "centamount", "price",
                     "formatted", "final",
-                    "with_tax", "without_tax", "gross"):
+                    "with_tax", "without_tax", "gross",
+                    # Square Online: {"sale", "regular"} on a variation, {"low", "high",
+                    # "regular_low"...} on the product
+                    "sale", "low", "regular"):
             inner = keys.get(key)
             if isinstance(inner, dict):
                 raw, cur = _price_value(inner)
@@ -395,8 +400,8 @@ def fields_of(found: Found) -> dict[str, Any]:
     price, currency = price_of(found.data)
     sku_key = next((k for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)
     sku = str(keys[sku_key]) if sku_key else None
-    variants = keys.get("variants")
-    if sku is None and isinstance(variants, list) and variants and isinstance(variants[0], dict):
+    variants = _variants(keys)
+    if sku is None and variants and isinstance(variants[0], dict):
         vk = _lower_keys(variants[0])
         sku = str(vk["sku"]) if vk.get("sku") else None
     brand = keys.get("brand") or keys.get("vendor") or keys.get("item_brand")
@@ -413,6 +418,14 @@ def fields_of(found: Found) -> dict[str, Any]:
     }
 
 
+def _variants(keys: dict[str, Any]) -> list[Any]:
+    """A product's variants: a list, or Square Online's {"data": [...]} of variations."""
+    variants = keys.get("variants") or keys.get("variations")
+    if isinstance(variants, dict):
+        variants = variants.get("data")
+    return variants if isinstance(variants, list) else []
+
+
 def availability_of(data: dict[str, Any]) -> str | None:
     keys = _lower_keys(data)
     for key in ("available", "instock", "in_stock", "is_in_stock", "isinstock", "availableforsale",
@@ -425,6 +438,13 @@ def availability_of(data: dict[str, Any]) -> str | None:
         value = keys.get(key)
         if isinstance(value, str) and value:
             return value
+    for key in ("sold_out", "soldout", "is_sold_out", "out_of_stock"):
+        value = keys.get(key)
+        if isinstance(value, bool):
+            return "out_of_stock" if value else "in_stock"
+    badges = keys.get("badges")
+    if isinstance(badges, dict) and isinstance(badges.get("out_of_stock"), bool):
+        return "out_of_stock" if badges["out_of_stock"] else "in_stock"
     quantity = keys.get("quantity") if "quantity" in keys else keys.get("inventory_quantity")
     if isinstance(quantity, int) and not isinstance(quantity, bool) and "availability" not in keys:
         return "in_stock" if quantity > 0 else "out_of_stock"
