@@ -80,7 +80,9 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"afterpay|clearpay|affirm|sezzle|shop ?pay|paypal|financ|interest|"
                   r"shipping|delivery|postage|p&p|porto|versand|livraison|frais de port|envío|"
                   r"frakt|leverans|levering|lieferung|verzending|bezorging|dostawa|wysyłka|"
-                  r"送料|配送|運費|배송비|ส่งฟรี|ค่าจัดส่ง|ค่าส่ง|เมื่อซื้อครบ|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
+                  r"送料|配送|運費|배송비|ส่งฟรี|ค่าจัดส่ง|ค่าส่ง|เมื่อซื้อครบ|"
+                  r"\d+\s?(?:g|kg|ml|l|개|매|입)\s?당|\d+\s?(?:g|kg|ml)\s?(?:あたり|当たり)|"
+                  r"每\s?\d+\s?(?:g|kg|ml|克|千克|毫升)|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
                   r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
@@ -553,11 +555,33 @@ class _Marks:
         is looked into once."""
         label = next((node for node in ancestors[:4] if node.tag == "label"), None)
         if label is None:
-            return None
+            return self._list_option(ancestors)
         key = label.mem_id
         if key not in self._options:
             self._options[key] = self._option(label, body)
         return self._options[key]
+
+    def _list_option(self, ancestors: list[LexborNode]) -> tuple[bool, str] | None:
+        """The same for a price in an item of an option list (a dropdown or swatches drawn
+        as ``<li class="option-item selected">``): its group is the list; None when no item
+        of the list is marked selected."""
+        for item in ancestors[1:6]:
+            if item.tag not in ("li", "div", "button", "a") or item.parent is None \
+                    or not OPTION_ITEM.search(str(item.attributes.get("class") or "")):
+                continue
+            key = item.mem_id
+            if key not in self._options:
+                items = [n for n in item.parent.iter(include_text=False) if n.tag == item.tag
+                         and OPTION_ITEM.search(str(n.attributes.get("class") or ""))]
+                chosen = [n.mem_id for n in items if _marked_selected(n)]
+                parent = item.parent.attributes
+                group = f"list {parent.get('id') or parent.get('class') or item.parent.tag}"
+                for n in items:
+                    self._options[n.mem_id] = (n.mem_id in chosen, group) \
+                        if len(items) >= 2 and len(chosen) == 1 else None
+            if self._options[key] is not None:
+                return self._options[key]
+        return None
 
     def _option(self, label: LexborNode, body: LexborNode) -> tuple[bool, str] | None:
         radio = next((n for n in label.traverse(include_text=False) if n.tag == "input"
@@ -604,6 +628,18 @@ class _Marks:
             found = (self.outside(node), struck, _says(CURRENT, text), "price" in text)
             self._cache[key] = found
         return found
+
+
+# An item of an option list, and how a page marks the chosen one.
+OPTION_ITEM = re.compile(r"(?i)option|variant|swatch")
+_SELECTED = re.compile(r"(?i)(?:^|[\s_-])(?:selected|active|checked|current|is-selected|"
+                       r"is-active|chosen)(?:$|[\s_-])")
+
+
+def _marked_selected(node: LexborNode) -> bool:
+    attrs = node.attributes
+    return bool(_SELECTED.search(str(attrs.get("class") or ""))) or \
+        attrs.get("aria-selected") == "true" or attrs.get("aria-checked") == "true"
 
 
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],

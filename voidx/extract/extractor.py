@@ -282,7 +282,9 @@ def _plainly_shown(page: PageScan, sources: dict[str, dict[str, Any]]) -> bool:
     if amount is None:
         return _shows_no_price(page, sources, main)
     at = _shown_price_at(page, amount)
-    return at >= 0 and _quiet_around(page, at, sources)
+    if at < 0 or page.lower.startswith("<option", page.lower.rfind("<", 0, at)):
+        return False  # (the price of one option of a list: which one is chosen, the page says)
+    return _quiet_around(page, at, sources)
 
 
 def _quiet_around(page: PageScan, at: int, sources: dict[str, dict[str, Any]]) -> bool:
