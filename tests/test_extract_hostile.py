@@ -9,6 +9,7 @@ reading: after the fix each page takes milliseconds.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -105,3 +106,31 @@ def test_the_fast_sku_label_and_sold_out_searches_read_as_python_does() -> None:
         found, expected = SOLD_OUT.search(text), sold_out.search(text)
         assert (found and (found.span(), found.group(0))) == \
             (expected and (expected.span(), expected.group(0))), text
+
+
+def test_the_re2_forms_of_python_patterns_match_wherever_python_does() -> None:
+    """``for_re2`` turns a Python pattern into an RE2 one that matches at least wherever it
+    does: Unicode spaces (no-break, narrow no-break, ideographic) and digits (Arabic-Indic)
+    included, inside classes too; so the notes' RE2 pass never hides a note."""
+    import random
+
+    import re2
+
+    from voidx.extract.dom import NOTE, _NOTE_AT_ALL, for_re2
+
+    cases = {r"\bItem\s*No\.?\s*\d+": ["Item\u00a0No.\u202f٣٤", "item  no 12", "İtem No 1"],
+             r"Art(?:ikel)?\.?[-\s]?Nr": ["Art.\u3000Nr", "Artikel-Nr", "Art Nr"],
+             r"[x×]\s?\d{1,2}\b|\d+\s?\S": ["× ١٢", "x\u20093", "5\u00a0€"]}
+    for pattern, texts in cases.items():
+        python, fast = re.compile(pattern, re.I), re2.compile(for_re2(pattern, ignore_case=True))
+        for text in texts:
+            assert python.search(text), (pattern, text)
+            assert fast.search(text), (pattern, text)
+    pieces = ["4 x 325 tl", "ratenzahlung", "\u00a0", "\u202f", "/ mo", "ab 2 stück", "per kg",
+              "€", "12,99", "٣", " ", "-", "shipping", "lowest price", "x\u00a012", "100g당",
+              "送料無料", "ab 4", "save", "5+ items", "buy 2", "qty", "ex vat"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        if NOTE.search(text):
+            assert _NOTE_AT_ALL.search(text), text

@@ -158,18 +158,54 @@ MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\
                          r"\s*+:\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})(?![A-Za-z0-9._/-])")
 
 
-def like_re_i(pattern: str) -> str:
-    """``pattern`` (literal words, Python syntax) for RE2, matching case-insensitively as
-    ``re.I`` does: there "i" also matches the dotted capital and the dotless small i of
-    Turkish (U+0130, U+0131), which RE2's case folding leaves apart (the only such letters in
-    these patterns)."""
-    return "(?i)" + re.sub(r"(?<!\\)[iI]", "[iİı]", pattern)
+# Python's \s (str.isspace) and \d (Unicode digits) for RE2, whose own are ASCII.
+_SPACE = r"\t-\r\x{1c}-\x{1f}\x{85}\p{Z}"
+_IN_CLASS = {"s": _SPACE, "d": r"\p{Nd}"}
+_OUTSIDE_CLASS = {"s": f"[{_SPACE}]", "S": f"[^{_SPACE}]", "d": r"\p{Nd}", "b": ""}
+
+
+def for_re2(pattern: str, *, ignore_case: bool = False) -> str:
+    """A Python pattern without look-arounds as an RE2 pattern that matches wherever it does:
+    ``\\s`` and ``\\d`` as Python reads them, word boundaries dropped (a looser pattern: a
+    match is then checked by the Python one where that matters); ``ignore_case`` as ``re.I``
+    does, where "i" also matches the dotted capital and the dotless small i of Turkish
+    (U+0130, U+0131), which RE2's case folding leaves apart (the only such letters in these
+    patterns)."""
+    out: list[str] = []
+    in_class = False
+    at = 0
+    while at < len(pattern):
+        char = pattern[at]
+        if pattern.startswith("\\u", at):  # (RE2 writes \u00a0 as \x{00a0})
+            out.append(f"\\x{{{pattern[at + 2:at + 6]}}}")
+            at += 6
+            continue
+        if char == "\\" and at + 1 < len(pattern):
+            code = pattern[at + 1]
+            table = _IN_CLASS if in_class else _OUTSIDE_CLASS
+            out.append(table.get(code, char + code))
+            at += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class and pattern[at - 1] != "[":
+            in_class = False
+        elif ignore_case and char in "iI":
+            char = "İı" + char if in_class else "[iİı]"
+        out.append(char)
+        at += 1
+    return ("(?i)" if ignore_case else "") + "".join(out)
+
+
+# Where NOTE may match, found by RE2 in one pass (Python's engine tries its few hundred
+# words at each offset: 40 us a price).
+_NOTE_AT_ALL = re2.compile(for_re2(NOTE.pattern))
 
 
 # Where a SKU label may start: its words, without their word boundaries (so at least every
 # place SKU_LABEL matches), found in one pass by RE2 (Python's engine tries each of the words
 # at every offset: 0.6 ms on a page's text).
-_SKU_STARTS = re2.compile(like_re_i(_SKU_WORDS.replace(r"\b", "")))
+_SKU_STARTS = re2.compile(for_re2(_SKU_WORDS, ignore_case=True))
 
 
 def sku_labels(text: str) -> Iterator[re.Match[str]]:
@@ -207,7 +243,7 @@ CARD = re.compile(r"(?:^|[\s_-])(?:card|tile|grid[-_]?item|product[-_]?item|prod
                   r"teaser|list[-_]?item)(?:$|[\s_-])")
 # (RE2: one pass over up to 20,000 characters of a page, where Python's engine tries each
 # phrase at each offset, 40 times slower)
-SOLD_OUT = re2.compile(like_re_i(r"sold out|out of stock|unavailable|notify me|email me when|"
+SOLD_OUT = re2.compile(for_re2(ignore_case=True, pattern=r"sold out|out of stock|unavailable|notify me|email me when|"
                                  r"ausverkauft|épuisé|agotado|esaurito|niet beschikbaar|"
                                  r"currently unavail|vyprodáno|udsolgt|utsolgt|slutsåld|"
                                  r"slut (?:i|på) lager|nicht vorrätig|売り切れ|品切れ|在庫切れ|품절|"
@@ -745,7 +781,8 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
     row = next((a for a in ancestors[:4] if a.tag == "tr"), None)
-    if NOTE.search(context) or LABEL_NOTE.search(label) or TIER_LABEL.search(
+    if (_NOTE_AT_ALL.search(context) and NOTE.search(context)) or LABEL_NOTE.search(label) \
+            or TIER_LABEL.search(
             row.text(deep=True, separator=" ")[:200] if row is not None else label):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
