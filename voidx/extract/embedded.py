@@ -72,14 +72,13 @@ def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
             continue
         literals = _Literals(text)
         for match in ASSIGNMENTS.finditer(text):
-            literal = literals.at(match.end())
+            literal, data = literals.read(match.end())
             if len(literal) < 20 or "price" not in literal.lower():
                 continue
-            data = loads(literal)
             if data is not None:
                 yield (match.group(1).lower().replace(".", "_"), data)
         for match in PUSHES.finditer(text):
-            data = loads(literals.at(match.end()))
+            data = literals.read(match.end())[1]
             if data is not None:
                 yield ("datalayer", data)
     for attr in JSON_ATTRIBUTES:
@@ -137,6 +136,7 @@ def _js_to_json(text: str) -> str:
     return _JS_TOKENS.sub(fix, text)
 
 
+_JSON = json.JSONDecoder()
 _STRUCTURE = re.compile(r"""[\\"'`{}\[\]/]""")
 # After one of these (or at the start), "/" opens a regular expression, not a division.
 _BEFORE_REGEX = frozenset("(,=:[!&|?;{}+-*%<>~^")
@@ -207,8 +207,26 @@ class _Literals:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.ends = closers(text)
+        self._ends: dict[int, int] | None = None
         self.fresh = FRESH_SCANS
+
+    @property
+    def ends(self) -> dict[int, int]:
+        if self._ends is None:
+            self._ends = closers(self.text)
+        return self._ends
+
+    def read(self, start: int) -> tuple[str, Any]:
+        """The literal at ``start`` and what it holds (None if it is not nearly JSON). A
+        literal that is JSON is read by the JSON parser at once, where it ends; only the
+        others need the pass over the script (each structural character in Python: 40 ms
+        on a 190 KB state blob)."""
+        try:
+            data, end = _JSON.raw_decode(self.text, start)
+        except (ValueError, RecursionError):
+            literal = self.at(start)
+            return literal, loads(literal)
+        return self.text[start:end], data
 
     def at(self, start: int) -> str:
         end = self.ends.get(start)
