@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from functools import lru_cache
 
 from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
@@ -74,7 +75,7 @@ def _node(where: LexborHTMLParser | LexborNode) -> LexborNode | None:
 def select(where: LexborHTMLParser | LexborNode, query: str) -> list[LexborNode]:
     """``where.css(query)``: the matching elements in document order."""
     node = _node(where)
-    return _engine().find(query, node) if node is not None else []
+    return _engine().find(query, node) if node is not None and query else []
 
 
 def select_first(where: LexborHTMLParser | LexborNode, query: str) -> LexborNode | None:
@@ -84,3 +85,30 @@ def select_first(where: LexborHTMLParser | LexborNode, query: str) -> LexborNode
         return None
     found = _engine().find_first(query, node)  # type: ignore[attr-defined]  # not in the stub
     return found[0] if found else None
+
+
+# A selector's attribute values, ids, classes and attribute names: one of them is written in the
+# markup of any page the selector matches.
+_NAMED = re.compile(r"""=\s*['"]?([^'"\]\s]+)|#([\w-]+)|\.([\w-]+)|\[\s*([\w-]+)""")
+
+
+@lru_cache(maxsize=1024)
+def _needs(part: str) -> str:
+    """The longest value, id or class ``part`` names, else its longest attribute name
+    (lower-cased): it cannot match a page whose markup lacks it."""
+    named = _NAMED.findall(part)
+    words = [word for found in named for word in found[:3] if word] or \
+        [found[3] for found in named if found[3]]
+    return max(words, key=len).lower() if words else ""
+
+
+def possible(selector: str, markup: str | None) -> str:
+    """The parts of a selector list that can match a page whose lower-cased markup is
+    ``markup`` (all of them when it is None): each needs the longest attribute value, id,
+    class or attribute name it names to be written there. lexbor's engine checks each part
+    against each element, so a list of thirty attribute-substring parts costs 0.2 ms a page;
+    most of them name words the page never writes. (A word written only with character
+    references, ``add&#45;to&#45;cart``, is not found: no page writes class names so.)"""
+    if markup is None:
+        return selector
+    return ", ".join(part for part in selector.split(", ") if _needs(part) in markup)

@@ -20,7 +20,7 @@ from typing import Any
 import re2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from voidx.extract.css import select, select_first
+from voidx.extract.css import possible, select, select_first
 from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
 
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
@@ -285,21 +285,23 @@ class DomReading:
 
 
 def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
-             name: str | None = None, net_prices: bool = False) -> DomReading:
+             name: str | None = None, net_prices: bool = False,
+             markup: str | None = None) -> DomReading:
     """What the page shows: its title, buy buttons, prices, SKUs and stock messages.
     ``for_data=False``: the page carries no product data and the reading only decides whether
     it shows one product; without a buy button, a SKU or a stock message it cannot, and its
     prices (the costly part, on a grid of products) are not read. ``name``: the product's name
     in its data, to find its title on a page whose ``<h1>`` is missing or the site's logo;
     ``net_prices``: the data declares its price before tax (the page's prices with tax are
-    then notes, not those without)."""
+    then notes, not those without); ``markup``: the page lower-cased, to skip the selectors
+    that name words it never writes."""
     body = tree.body
     reading = DomReading()
     if body is None:
         return reading
     h1 = _title_node(tree, name)
     reading.name = _title(tree, h1)
-    buttons = _buy_buttons(tree)
+    buttons = _buy_buttons(tree, markup)
     button = buttons[0] if buttons else None
     main = _main_container(h1, button)
     holders = _holders(main)
@@ -318,14 +320,14 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
         1 for b in buttons if not _in_card(_ancestors(b), holders) and not any(
             marks.outside(a) for a in _ancestors(b) if a.mem_id not in holders
             and a.tag not in ("html", "body")))
-    reading.skus = _sku_candidates(body, main, url)
-    reading.availability = _availability_candidates(body, main, button, holders)
+    reading.skus = _sku_candidates(body, main, url, markup)
+    reading.availability = _availability_candidates(body, main, button, holders, markup)
     if not for_data and not (reading.buy_buttons or reading.skus or any(
             c.score >= 3 for c in reading.availability)):
         return reading
     order = {n.mem_id: i for i, n in enumerate(body.traverse(include_text=False))}
     h1_pos = order.get(h1.mem_id, 0) if h1 is not None else 0
-    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks,
+    reading.prices = _price_candidates(_around(main, body), main, order, h1_pos, marks, markup,
                                        TAX_INCLUDED if net_prices else TAX_EXCLUDED)
     return reading
 
@@ -344,10 +346,10 @@ BUTTON_TEXT = re.compile(
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
 
-def _buy_buttons(tree: LexborHTMLParser) -> list[LexborNode]:
+def _buy_buttons(tree: LexborHTMLParser, markup: str | None = None) -> list[LexborNode]:
     """Buy buttons: known ids and classes, or a button whose text says add to cart / sold out.
     Wrappers that hold another match are dropped, so each button counts once."""
-    found = select(tree, BUY_BUTTON)
+    found = select(tree, possible(BUY_BUTTON, markup))
     for node in select(tree, "button, input[type=submit], input[type=button], [role=button]"):
         text = " ".join(((node.text(deep=True) or "") + " "
                          + str(node.attributes.get("value") or "")).split())
@@ -666,6 +668,7 @@ class _Marks:
         return found
 
 
+_PRICE_CLASSES = "[class*=money], [class*=Money], [class*=price], [class*=Price]"
 # An item of an option list, and how a page marks the chosen one.
 OPTION_ITEM = re.compile(r"(?i)option|variant|swatch")
 _SELECTED = re.compile(r"(?i)(?:^|[\s_-])(?:selected|active|checked|current|is-selected|"
@@ -679,8 +682,8 @@ def _marked_selected(node: LexborNode) -> bool:
 
 
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
-                      h1_pos: int, marks: _Marks, tax_note: re.Pattern[str]
-                      ) -> list[DomCandidate]:
+                      h1_pos: int, marks: _Marks, markup: str | None,
+                      tax_note: re.Pattern[str]) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
     elements: list[tuple[LexborNode, Any, str]] = []
@@ -690,7 +693,7 @@ def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int
         elements.append((node, raw, f"{node.tag} price attribute {raw}"))
         seen.add(node.mem_id)
     # Bare numbers in money or price elements (the currency sign drawn by CSS).
-    for node in select(body, "[class*=money], [class*=Money], [class*=price], [class*=Price]"):
+    for node in select(body, possible(_PRICE_CLASSES, markup)):
         if not _BARE.fullmatch(node.text(deep=True) or ""):
             continue  # most price elements carry their currency: the text scan finds them
         parent = node.parent
@@ -872,10 +875,11 @@ def _context(node: LexborNode, label: str) -> str:
     return " ".join(parts)[:400]
 
 
-def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list[DomCandidate]:
+def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
+                    markup: str | None = None) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     marks = _Marks()
-    for node in select(body, ", ".join(SKU_NODES))[:12]:
+    for node in select(body, possible(", ".join(SKU_NODES), markup))[:12]:
         value = (node.attributes.get("content") or node.attributes.get("data-product-sku")
                  or node.attributes.get("data-sku") or node.text(deep=True, separator=" "))
         value = " ".join((value or "").split())
@@ -914,12 +918,12 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str) -> list
 
 
 def _availability_candidates(body: LexborNode, main: LexborNode | None,
-                             button: LexborNode | None, wrappers: set[int]
-                             ) -> list[DomCandidate]:
+                             button: LexborNode | None, wrappers: set[int],
+                             markup: str | None = None) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     scope = main if main is not None else body
     for selector in STOCK_NODES:
-        for node in select(scope, selector)[:4]:
+        for node in select(scope, possible(selector, markup))[:4]:
             if _in_card(_ancestors(node), wrappers):
                 continue
             text = " ".join(node.text(deep=True, separator=" ").split())

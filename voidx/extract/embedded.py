@@ -53,8 +53,9 @@ class Found:
     currency: str | None = None  # declared by an enclosing object ({"currency": .., "items": ..})
 
 
-def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
-    """(origin, parsed JSON) for every state blob of the page."""
+def blobs(tree: LexborHTMLParser, markup: str | None = None) -> Iterator[tuple[str, Any]]:
+    """(origin, parsed JSON) for every state blob of the page (``markup``: the page
+    lower-cased, to skip looking for attributes it never writes)."""
     for script in select(tree, "script"):
         kind = (script.attributes.get("type") or "").lower()
         text = script.text(deep=True) or ""
@@ -82,6 +83,8 @@ def blobs(tree: LexborHTMLParser) -> Iterator[tuple[str, Any]]:
             if data is not None:
                 yield ("datalayer", data)
     for attr in JSON_ATTRIBUTES:
+        if markup is not None and attr not in markup:
+            continue
         for node in select(tree, f"[{attr}]"):
             data = loads(node.attributes.get(attr) or "")
             if data is not None:
@@ -275,9 +278,9 @@ def _variant_values(data: dict[str, Any]) -> set[str]:
     return set()
 
 
-def products(tree: LexborHTMLParser) -> list[Found]:
+def products(tree: LexborHTMLParser, markup: str | None = None) -> list[Found]:
     found: list[Found] = []
-    for origin, data in blobs(tree):
+    for origin, data in blobs(tree, markup):
         for path, node, currency in _walk(data, origin):
             if _looks_like_product(node):
                 found.append(Found(path, node, origin, currency))

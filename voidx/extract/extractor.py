@@ -76,7 +76,7 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
         return _decide(sources, DomReading(), url, source, page.canonical, plainly_shown=True)
     tree = tree if tree is not None else parse_html(text, page)
     sources = _with_opengraph(sources, page, always=True)
-    found = embedded.products(tree)
+    found = embedded.products(tree, page.lower)
     if found:
         _add_embedded(sources, found, tree, url, page)
     has_data = any(values.get("name") or values.get("price") is not None
@@ -88,7 +88,8 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
     name = next((str(values["name"]) for values in sources.values() if values.get("name")),
                 None)
     dom = read_dom(tree, url, for_data=has_data or read_in_full, name=name,
-                   net_prices=any(values.get("net") for values in sources.values()))
+                   net_prices=any(values.get("net") for values in sources.values()),
+                   markup=page.lower)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
     return _decide(sources, dom, url, source, page.canonical)
