@@ -102,13 +102,27 @@ def _needs(part: str) -> str:
     return max(words, key=len).lower() if words else ""
 
 
-def possible(selector: str, markup: str | None) -> str:
-    """The parts of a selector list that can match a page whose lower-cased markup is
-    ``markup`` (all of them when it is None): each needs the longest attribute value, id,
-    class or attribute name it names to be written there. lexbor's engine checks each part
-    against each element, so a list of thirty attribute-substring parts costs 0.2 ms a page;
-    most of them name words the page never writes. (A word written only with character
-    references, ``add&#45;to&#45;cart``, is not found: no page writes class names so.)"""
+class Markup:
+    """A page's lower-cased markup, asked which words it writes (each word searched once)."""
+
+    def __init__(self, lower: str) -> None:
+        self.lower = lower
+        self._writes: dict[str, bool] = {}
+
+    def writes(self, word: str) -> bool:
+        found = self._writes.get(word)
+        if found is None:
+            found = self._writes[word] = word in self.lower
+        return found
+
+
+def possible(selector: str, markup: Markup | None) -> str:
+    """The parts of a selector list that can match the page ``markup`` is of (all of them
+    when it is None): each needs the longest attribute value, id, class or attribute name it
+    names to be written there. lexbor's engine checks each part against each element, so a
+    list of thirty attribute-substring parts costs 0.2 ms a page; most of them name words the
+    page never writes. (A word written only with character references,
+    ``add&#45;to&#45;cart``, is not found: no page writes class names so.)"""
     if markup is None:
         return selector
-    return ", ".join(part for part in selector.split(", ") if _needs(part) in markup)
+    return ", ".join(part for part in selector.split(", ") if markup.writes(_needs(part)))

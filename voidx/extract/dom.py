@@ -20,7 +20,7 @@ from typing import Any
 import re2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from voidx.extract.css import possible, select, select_first
+from voidx.extract.css import Markup, possible, select, select_first
 from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
 
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
@@ -286,15 +286,15 @@ class DomReading:
 
 def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
              name: str | None = None, net_prices: bool = False,
-             markup: str | None = None) -> DomReading:
+             markup: Markup | None = None) -> DomReading:
     """What the page shows: its title, buy buttons, prices, SKUs and stock messages.
     ``for_data=False``: the page carries no product data and the reading only decides whether
     it shows one product; without a buy button, a SKU or a stock message it cannot, and its
     prices (the costly part, on a grid of products) are not read. ``name``: the product's name
     in its data, to find its title on a page whose ``<h1>`` is missing or the site's logo;
     ``net_prices``: the data declares its price before tax (the page's prices with tax are
-    then notes, not those without); ``markup``: the page lower-cased, to skip the selectors
-    that name words it never writes."""
+    then notes, not those without); ``markup``: the page's, to skip the selectors that name
+    words it never writes."""
     body = tree.body
     reading = DomReading()
     if body is None:
@@ -346,7 +346,7 @@ BUTTON_TEXT = re.compile(
     r"sold out|out of stock|ausverkauft|épuisé|notify me|currently unavailable", re.I)
 
 
-def _buy_buttons(tree: LexborHTMLParser, markup: str | None = None) -> list[LexborNode]:
+def _buy_buttons(tree: LexborHTMLParser, markup: Markup | None = None) -> list[LexborNode]:
     """Buy buttons: known ids and classes, or a button whose text says add to cart / sold out.
     Wrappers that hold another match are dropped, so each button counts once."""
     found = select(tree, possible(BUY_BUTTON, markup))
@@ -682,7 +682,7 @@ def _marked_selected(node: LexborNode) -> bool:
 
 
 def _price_candidates(body: LexborNode, main: LexborNode | None, order: dict[int, int],
-                      h1_pos: int, marks: _Marks, markup: str | None,
+                      h1_pos: int, marks: _Marks, markup: Markup | None,
                       tax_note: re.Pattern[str]) -> list[DomCandidate]:
     seen: set[int] = set()
     found: list[DomCandidate] = []
@@ -876,7 +876,7 @@ def _context(node: LexborNode, label: str) -> str:
 
 
 def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
-                    markup: str | None = None) -> list[DomCandidate]:
+                    markup: Markup | None = None) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     marks = _Marks()
     for node in select(body, possible(", ".join(SKU_NODES), markup))[:12]:
@@ -919,7 +919,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
 
 def _availability_candidates(body: LexborNode, main: LexborNode | None,
                              button: LexborNode | None, wrappers: set[int],
-                             markup: str | None = None) -> list[DomCandidate]:
+                             markup: Markup | None = None) -> list[DomCandidate]:
     found: list[DomCandidate] = []
     scope = main if main is not None else body
     for selector in STOCK_NODES:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from voidx.extract.css import select
+from voidx.extract.css import Markup, select
 from voidx.extract.normalize import parse_price
 
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
@@ -53,9 +53,9 @@ class Found:
     currency: str | None = None  # declared by an enclosing object ({"currency": .., "items": ..})
 
 
-def blobs(tree: LexborHTMLParser, markup: str | None = None) -> Iterator[tuple[str, Any]]:
-    """(origin, parsed JSON) for every state blob of the page (``markup``: the page
-    lower-cased, to skip looking for attributes it never writes)."""
+def blobs(tree: LexborHTMLParser, markup: Markup | None = None) -> Iterator[tuple[str, Any]]:
+    """(origin, parsed JSON) for every state blob of the page (``markup``: the page's, to
+    skip looking for attributes it never writes)."""
     for script in select(tree, "script"):
         kind = (script.attributes.get("type") or "").lower()
         text = script.text(deep=True) or ""
@@ -83,7 +83,7 @@ def blobs(tree: LexborHTMLParser, markup: str | None = None) -> Iterator[tuple[s
             if data is not None:
                 yield ("datalayer", data)
     for attr in JSON_ATTRIBUTES:
-        if markup is not None and attr not in markup:
+        if markup is not None and not markup.writes(attr):
             continue
         for node in select(tree, f"[{attr}]"):
             data = loads(node.attributes.get(attr) or "")
@@ -278,7 +278,7 @@ def _variant_values(data: dict[str, Any]) -> set[str]:
     return set()
 
 
-def products(tree: LexborHTMLParser, markup: str | None = None) -> list[Found]:
+def products(tree: LexborHTMLParser, markup: Markup | None = None) -> list[Found]:
     found: list[Found] = []
     for origin, data in blobs(tree, markup):
         for path, node, currency in _walk(data, origin):

@@ -20,7 +20,7 @@ from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
-from voidx.extract.css import UnreadableMarkup, parse_html, select_first
+from voidx.extract.css import Markup, UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
@@ -76,7 +76,8 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
         return _decide(sources, DomReading(), url, source, page.canonical, plainly_shown=True)
     tree = tree if tree is not None else parse_html(text, page)
     sources = _with_opengraph(sources, page, always=True)
-    found = embedded.products(tree, page.lower)
+    markup = Markup(page.lower)
+    found = embedded.products(tree, markup)
     if found:
         _add_embedded(sources, found, tree, url, page)
     has_data = any(values.get("name") or values.get("price") is not None
@@ -89,7 +90,7 @@ def _extract(text: str, url: str, source: SourceConfig | None, status_code: int 
                 None)
     dom = read_dom(tree, url, for_data=has_data or read_in_full, name=name,
                    net_prices=any(values.get("net") for values in sources.values()),
-                   markup=page.lower)
+                   markup=markup)
     if not has_data and not _dom_product(dom):
         return _nothing(url, source, "no product data and no product shown on the page")
     return _decide(sources, dom, url, source, page.canonical)
