@@ -116,7 +116,8 @@ def test_the_re2_forms_of_python_patterns_match_wherever_python_does() -> None:
 
     import re2
 
-    from voidx.extract.dom import NOTE, _NOTE_AT_ALL, for_re2
+    from voidx.extract.dom import _NOTE_AT_ALL, NOTE
+    from voidx.extract.fastre import for_re2
 
     cases = {r"\bItem\s*No\.?\s*\d+": ["Item\u00a0No.\u202f٣٤", "item  no 12", "İtem No 1"],
              r"Art(?:ikel)?\.?[-\s]?Nr": ["Art.\u3000Nr", "Artikel-Nr", "Art Nr"],
@@ -134,3 +135,22 @@ def test_the_re2_forms_of_python_patterns_match_wherever_python_does() -> None:
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
         if NOTE.search(text):
             assert _NOTE_AT_ALL.search(text), text
+
+
+def test_script_assignments_are_found_as_python_finds_them() -> None:
+    """The state-blob assignments of a script, looked for where RE2 finds one, are those
+    Python's pattern finds on the whole script: prefixes, non-ASCII identifiers, assignments
+    inside others' literals and strings."""
+    import random
+
+    from voidx.extract.embedded import _ASSIGNED, ASSIGNMENTS
+    from voidx.extract.fastre import finditer_where
+
+    pieces = ["window.", "var ", "let  ", "const ", "__STATE__", "app.data", "préix", "x9",
+              "$el", " = ", "=", "{", "[", "}", "]", '"a=b{"', ";", "\n", "==", "a.b.c=", " ",
+              "if(x==[", "état={", "ü", "-", "(", "){"]
+    rng = random.Random(5)
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        fast = [(m.span(), m.group(1)) for m in finditer_where(ASSIGNMENTS, _ASSIGNED, text)]
+        assert fast == [(m.span(), m.group(1)) for m in ASSIGNMENTS.finditer(text)], text

@@ -21,6 +21,7 @@ import re2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.css import Markup, possible, select, select_first
+from voidx.extract.fastre import finditer_where, for_re2
 from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
 
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
@@ -158,45 +159,6 @@ MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\
                          r"\s*+:\s*+([A-Z0-9][A-Za-z0-9._/-]{2,40})(?![A-Za-z0-9._/-])")
 
 
-# Python's \s (str.isspace) and \d (Unicode digits) for RE2, whose own are ASCII.
-_SPACE = r"\t-\r\x{1c}-\x{1f}\x{85}\p{Z}"
-_IN_CLASS = {"s": _SPACE, "d": r"\p{Nd}"}
-_OUTSIDE_CLASS = {"s": f"[{_SPACE}]", "S": f"[^{_SPACE}]", "d": r"\p{Nd}", "b": ""}
-
-
-def for_re2(pattern: str, *, ignore_case: bool = False) -> str:
-    """A Python pattern without look-arounds as an RE2 pattern that matches wherever it does:
-    ``\\s`` and ``\\d`` as Python reads them, word boundaries dropped (a looser pattern: a
-    match is then checked by the Python one where that matters); ``ignore_case`` as ``re.I``
-    does, where "i" also matches the dotted capital and the dotless small i of Turkish
-    (U+0130, U+0131), which RE2's case folding leaves apart (the only such letters in these
-    patterns)."""
-    out: list[str] = []
-    in_class = False
-    at = 0
-    while at < len(pattern):
-        char = pattern[at]
-        if pattern.startswith("\\u", at):  # (RE2 writes \u00a0 as \x{00a0})
-            out.append(f"\\x{{{pattern[at + 2:at + 6]}}}")
-            at += 6
-            continue
-        if char == "\\" and at + 1 < len(pattern):
-            code = pattern[at + 1]
-            table = _IN_CLASS if in_class else _OUTSIDE_CLASS
-            out.append(table.get(code, char + code))
-            at += 2
-            continue
-        if char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class and pattern[at - 1] != "[":
-            in_class = False
-        elif ignore_case and char in "iI":
-            char = "İı" + char if in_class else "[iİı]"
-        out.append(char)
-        at += 1
-    return ("(?i)" if ignore_case else "") + "".join(out)
-
-
 # Where NOTE may match, found by RE2 in one pass (Python's engine tries its few hundred
 # words at each offset: 40 us a price).
 _NOTE_AT_ALL = re2.compile(for_re2(NOTE.pattern))
@@ -209,18 +171,8 @@ _SKU_STARTS = re2.compile(for_re2(_SKU_WORDS, ignore_case=True))
 
 
 def sku_labels(text: str) -> Iterator[re.Match[str]]:
-    """``SKU_LABEL.finditer(text)``, tried only where a label's words are: at each place
-    ``_SKU_STARTS`` matches, and inside such a match, where one pass does not look."""
-    done = 0  # where the last label read ended
-    for hit in _SKU_STARTS.finditer(text):
-        at = max(hit.start(), done)
-        while at < hit.end():
-            found = SKU_LABEL.match(text, at)
-            if found is None:
-                at += 1
-                continue
-            yield found
-            done = at = found.end()
+    """``SKU_LABEL.finditer(text)``, tried only where a label's words are."""
+    return finditer_where(SKU_LABEL, _SKU_STARTS, text)
 
 
 SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".product-sku",

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import re2
 from selectolax.lexbor import LexborHTMLParser
 
 from voidx.extract.css import Markup, select
+from voidx.extract.fastre import finditer_where, for_re2
 from voidx.extract.normalize import parse_price
 
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
@@ -37,6 +39,9 @@ OTHER_PRODUCTS = re.compile(r"related|recommend|upsell|up_sell|crosssell|cross_s
 # mention a price are parsed.
 ASSIGNMENTS = re.compile(r"(?:window\.|var\s+|let\s+|const\s+|\b)([A-Za-z_$][\w$.]*)\s*=\s*"
                          r"(?=[{\[])")
+# Where an assignment may start (RE2, one pass over a script of any size).
+_ASSIGNED = re2.compile(for_re2(r"(?:window\.|var\s+|let\s+|const\s+)?[A-Za-z_$][\w$.]*\s*=\s*"
+                                r"[{\[]"))
 PUSHES = re.compile(r"(?:dataLayer\.push|gtag\s*\(\s*['\"]event['\"]\s*,\s*['\"]view_item['\"]\s*,"
                     r"|fbq\s*\(\s*['\"]track['\"]\s*,\s*['\"]ViewContent['\"]\s*,)\s*\(?\s*(?=\{)")
 JSON_ATTRIBUTES = ("data-product", "data-product-json", "data-product_variations",
@@ -72,7 +77,7 @@ def blobs(tree: LexborHTMLParser, markup: Markup | None = None) -> Iterator[tupl
         if "price" not in text.lower():
             continue
         literals = _Literals(text)
-        for match in ASSIGNMENTS.finditer(text):
+        for match in finditer_where(ASSIGNMENTS, _ASSIGNED, text):
             literal, data = literals.read(match.end())
             if len(literal) < 20 or "price" not in literal.lower():
                 continue
