@@ -406,6 +406,10 @@ def _ancestors(node: LexborNode) -> list[LexborNode]:
     return out
 
 
+_TWO_DIGITS = re.compile(r"\d{2}")
+_DIGITS = re.compile(r"\d+")
+
+
 def _joined(node: LexborNode) -> str:
     """An amount split over elements, read as one: "$ 27 . 99" -> "$27.99", and cents set
     in superscript ("$129<sup>00</sup>") -> "$129.00"."""
@@ -420,7 +424,8 @@ def _joined(node: LexborNode) -> str:
         owner = text_node.parent.mem_id if text_node.parent is not None else 0
         # Two digits in an element of their own right after the whole part are the cents
         # ("$<span>129</span><span>00</span>", "$129<sup>00</sup>").
-        if re.fullmatch(r"\d{2}", text) and parts and re.fullmatch(r"\d+", parts[-1]) \
+        if len(text) == 2 and _TWO_DIGITS.fullmatch(text) and parts \
+                and _DIGITS.fullmatch(parts[-1]) \
                 and owners and owners[-1] != owner:
             text = "." + text
         parts.append(text)

@@ -116,8 +116,7 @@ class PageScan:
     def visible_text(self) -> str:
         """The body's words without scripts, styles or markup (no second parse), read once."""
         if self._visible is None:
-            self._visible = re.sub(r"\s+", " ", html.unescape(
-                _TAG.sub(" ", self.shown_html()))).strip()
+            self._visible = " ".join(html.unescape(_TAG.sub(" ", self.shown_html())).split())
         return self._visible
 
     def is_hidden(self, at: int) -> bool:
