@@ -84,7 +84,9 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"送料|配送|運費|배송비|ส่งฟรี|ค่าจัดส่ง|ค่าส่ง|เมื่อซื้อครบ|"
                   r"\d+\s?(?:g|kg|ml|l|개|매|입)\s?당|\d+\s?(?:g|kg|ml)\s?(?:あたり|当たり)|"
                   r"每\s?\d+\s?(?:g|kg|ml|克|千克|毫升)|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
-                  r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:^|\s)[x×]\s?\d{1,2}\b|\b\d{1,2}\s?[x×]\s|"
+                  r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:[$€£¥₹₸₺₽฿₫₩]|\btl|\bkr|zł|\d)\s?[x×]\s?\d{1,2}\b(?!\s?(?:cm|mm|m|ml|cl|l|g|kg|oz|in)\b)|"
+                  r"\b\d{1,2}\s?[x×]\s?(?:[$€£¥₹₸₺₽฿₫₩]\s?)?\d[\d.,]*\s?"
+                  r"(?:[$€£¥₹₸₺₽฿₫₩]|tl\b|kr\b|zł|lei\b|ft\b|kč|r\$)|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
                   r"cuotas|\brata\b|afbetaling|lägsta pris|laagste prijs|plus bas|más bajo|"
                   r"più basso|niedrigster|najniższa cena|"
@@ -97,7 +99,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   # unit prices in other languages: "9,34 € litro", "€ / kg", "le litre"
                   r"(?:\bpor|\bel|\bal|\bau|\ble|\bla|\bpro|\bje|\bza|[€$£]|\beur|zł|kč|\bkr)"
                   r"\s?/?\s?(?:litros?|litres?|liters?|litr|kilos?|kg|100 ?g|100 ?ml)\b|"
-                  r"precio por|prix unitaire|prix au|prezzo unitario|cena jednostkowa|"
+                  r"/\s?(?:liter|litre|litro|litr|kilo)s?\b|precio por|prix unitaire|prix au|prezzo unitario|cena jednostkowa|"
                   r"jednotková cena|jämförpris|kilopris|literpris|"
                   r"grundpreis|as low as|starting at|"
                   r"\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
@@ -120,11 +122,16 @@ TAX_INCLUDED = re.compile(r"\bbrutto\b|\binkl\.?\s?(?:\d+\s?%\s?)?(?:mwst|ust)|"
                           r"including (?:vat|tax)|\bttc\b|税込|含税")
 # A price for a larger quantity, labelled in a tier table's row ("Ab 4", "from 10", "od 5 ks"):
 # the quantity is at least 2 and no amount ("ab 49,90 €" is a starting price, read elsewhere).
-TIER_LABEL = re.compile(r"\b(?:ab|from|von|vanaf|fra|från|od|à partir de|a partir de|desde|da|"
-                        r"alkaen)\s+(?:[2-9]|[1-9]\d{1,4})\b(?![,.]\d)", re.I)
+_FROM = r"(?:ab|from|von|vanaf|fra|från|od|à partir de|a partir de|desde|da|alkaen)"
+_PIECES = r"(?:stück|stk\.?|st\.|pcs|pieces|units|items|ks|szt\.?|pz\.?|pezzi|kpl|stuks|unid\.?)"
+TIER_LABEL = re.compile(rf"\b{_FROM}\s+(?:[2-9]|[1-9]\d{{1,4}})\s*{_PIECES}(?!\w)", re.I)
+# The quantity cell of a tier table's row for two pieces or more: "Ab 4", "2-3", "10+",
+# "od 5 ks" (not "1", "Bis 1", nor "Preis:").
+TIER_CELL = re.compile(rf"(?:{_FROM}\s+)?(?:[2-9]|[1-9]\d{{1,4}})\s*(?:[-–]\s*\d{{1,5}}|\+)?"
+                       rf"\s*(?:{_PIECES})?", re.I)
 # Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
 # 890원"): after a price they are about something else ("3,980円 398ポイント還元").
-LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|ลด")
+LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|ลด\s*฿")
 BUY_BUTTON = ("button[name=add], [name=add-to-cart], #add-to-cart, #addToCart, "
               "#form-action-addToCart, #product-addtocart-button, #add-to-cart-button, "
               "[id*=add-to-cart], [id*=addtocart], [id*=AddToCart], [class*=add-to-cart], "
@@ -150,9 +157,9 @@ SKU_LABEL = re.compile(
 
 # A label right after these words is the maker's number (an MPN), not the shop's SKU
 # ("Maker's part no.", "Herstellerartikelnummer", "Manufacturer SKU").
-MAKERS = re.compile(r"(?:maker'?s?|manufacturer'?s?|mfr\.?|mfg\.?|hersteller|fabricant|"
-                    r"fabricante|produttore|producent|producenta|výrobce|gyártó|üretici)"
-                    r"[\s-]*$", re.I)
+MAKERS = re.compile(r"(?:\b(?:maker'?s|manufacturer'?s?|mfr\.?|mfg\.?|fabricant|fabricante|"
+                    r"produttore|producent|producenta|výrobce|gyártó|üretici)[\s-]*|"
+                    r"hersteller-?)$", re.I)
 # A model number: the shop's SKU on some platforms (Zen Cart, osCommerce "Model:"), the
 # maker's on others: taken only when the page labels nothing else.
 MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\.?|#|number))?"
@@ -168,6 +175,9 @@ _NOTE_AT_ALL = re2.compile(for_re2(NOTE.pattern))
 # place SKU_LABEL matches), found in one pass by RE2 (Python's engine tries each of the words
 # at every offset: 0.6 ms on a page's text).
 _SKU_STARTS = re2.compile(for_re2(_SKU_WORDS, ignore_case=True))
+
+
+_MEASURE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:cm|mm|m|kg|g|in|ft|lbs?)", re.I)
 
 
 def sku_labels(text: str) -> Iterator[re.Match[str]]:
@@ -258,14 +268,16 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
     main = _main_container(h1, button)
     holders = _holders(main)
     if h1 is not None and main is not None:
-        # Inside the product, the blocks that hold its title are its own (Bootstrap's
-        # "page-header" holding the title and the price), not a header of the site.
+        # Inside the product, a header block that holds its title is its own (Bootstrap's
+        # "page-header" holding the title and the price), not the site's header.
         inner: list[int] = []
         for node in _ancestors(h1)[1:]:
             if node.mem_id == main.mem_id:
                 holders.update(inner)
                 break
-            inner.append(node.mem_id)
+            if node.tag not in ("header", "nav", "aside", "footer") \
+                    and _INNER_HEADER.search(_attrs_text(node).lower()):
+                inner.append(node.mem_id)
     marks = _Marks(holders)
     # Buttons of other products (cards, carousels) do not make this page a listing.
     reading.buy_buttons = sum(
@@ -397,6 +409,11 @@ def _main_container(h1: LexborNode | None, button: LexborNode | None) -> LexborN
     return node
 
 
+# The header of a page's content (its title, maybe its price), not of the site.
+_INNER_HEADER = re.compile(r"(?:^|\s)(?:page|entry|product|article|post|content|item)[-_]header"
+                           r"(?:$|\s)")
+
+
 def _ancestors(node: LexborNode) -> list[LexborNode]:
     out = []
     current: LexborNode | None = node
@@ -433,19 +450,32 @@ def _joined(node: LexborNode) -> str:
     return "".join(parts)
 
 
-_RANGE_SEP = re.compile(r"\s*(?:–|—|\s-\s|\s(?:to|bis|até|à|a|tot|do|–)\s)\s*")
+_RANGE_SEP = re.compile(r"\s*(?:–|\s-\s|~|～|\s(?:to|bis|até|tot)\s)\s*")
 
 
 def _price_range(text: str) -> bool:
-    """Two amounts joined as a range ("R$ 497,00 - R$ 2.497,00", "$10.00 to $25.00")."""
-    return any(find_money(text[:sep.start()][-30:]) and find_money(text[sep.end():][:30])
-               for sep in _RANGE_SEP.finditer(text))
+    """Two amounts joined as a range ("R$ 497,00 - R$ 2.497,00", "$10.00 to $25.00"): the
+    text before the separator ends with an amount, the text after it starts with one."""
+    for sep in _RANGE_SEP.finditer(text):
+        before, after = text[:sep.start()][-30:], text[sep.end():][:30]
+        low, high = find_money(before), find_money(after)
+        if low and high and before.endswith(low) and after.startswith(high):
+            return True
+    return False
+
+
+# A discount badge: "-50%", "50% off", "50% ลด", "Save 20%".
+_DISCOUNT = re.compile(r"(?:^|\s)[-−]\s?\d{1,2}\s?%|\d{1,2}\s?%\s?(?:off|ลด|rabatt|de descuento|"
+                       r"descuento|korting|remise|sconto|sleva|zniżka|indirim|giảm|할인|折)|"
+                       r"(?:save|spare|ahorra|économisez|risparmi)\s\d{1,2}\s?%")
 
 
 def _regular_of_sale(text: str) -> float | None:
     """In "฿599 ฿299 50% ลด" (two amounts, the higher first, and a discount), the higher: the
     regular price, whatever its style says."""
-    if "%" not in text:
+    lower = text.lower()
+    if not _DISCOUNT.search(lower) or (_NOTE_AT_ALL.search(lower) and NOTE.search(lower)) \
+            or TAX_EXCLUDED.search(lower) or TAX_INCLUDED.search(lower) or "/" in text:
         return None
     amounts: list[tuple[float | None, int, int]] = []  # amount, where its money starts, ends
     for number in _NUMBER.finditer(text):
@@ -542,6 +572,8 @@ class _Marks:
         self.holders = holders or set()  # the main product and the wrappers around it
         self._checked: set[str | None] | None = None  # radio groups with a preselected option
         self._options: dict[int, tuple[bool, str] | None] = {}
+        self._short: dict[int, str | None] = {}
+        self._tiers: dict[int, bool] = {}
 
     def option(self, ancestors: list[LexborNode], body: LexborNode) -> tuple[bool, str] | None:
         """For a price in the label of a radio option (one-time or subscription, a licence, a
@@ -612,6 +644,29 @@ class _Marks:
                 if text.strip() or node.tag in ("nav", "footer", "header", "aside") else None
         self._outside[key] = found
         return found
+
+    def short_text(self, node: LexborNode | None) -> str | None:
+        """``node``'s text, whitespace collapsed, when it has at most 120 characters (read
+        once per element: a block of a thousand prices is read once, not once a price)."""
+        if node is None:
+            return None
+        key = node.mem_id
+        if key not in self._short:
+            text = node.text(deep=True, separator=" ")
+            self._short[key] = " ".join(text.split()) if len(text) <= 120 else None
+        return self._short[key]
+
+    def tier_row(self, row: LexborNode) -> bool:
+        """Whether a table row is a tier price table's row for two pieces or more: its first
+        cell holds only that quantity ("Ab 4", "2-3", "10+")."""
+        key = row.mem_id
+        if key not in self._tiers:
+            cell = next((n for n in row.iter(include_text=False) if n.tag in ("th", "td")),
+                        None)
+            text = cell.text(deep=True, separator=" ") if cell is not None else ""
+            self._tiers[key] = len(text) <= 40 and TIER_CELL.fullmatch(" ".join(text.split()))\
+                is not None
+        return self._tiers[key]
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
         key = node.mem_id
@@ -742,8 +797,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.reasons.append("labelled was/RRP/list price")
     row = next((a for a in ancestors[:4] if a.tag == "tr"), None)
     if (_NOTE_AT_ALL.search(context) and NOTE.search(context)) or LABEL_NOTE.search(label) \
-            or TIER_LABEL.search(
-            row.text(deep=True, separator=" ")[:200] if row is not None else label):
+            or TIER_LABEL.search(label) or (row is not None and marks.tier_row(row)):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
     elif tax_note.search(context):
@@ -762,9 +816,8 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
-    around = node.parent.text(deep=True, separator=" ") if node.parent is not None else ""
-    if len(around) <= 120:
-        around = " ".join(around.split())
+    around = marks.short_text(node.parent)
+    if around is not None:
         if _price_range(around):
             c.score -= 4
             c.reasons.append("one end of a price range")
@@ -863,7 +916,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
                                       match.group(0)[:80], ["labelled in the page text"]))
         if not found and source is scope:
             for match in MODEL_LABEL.finditer(text):
-                if sku_like(match.group(1)):
+                if sku_like(match.group(1)) and not _MEASURE.fullmatch(match.group(1)):
                     found.append(DomCandidate("sku", match.group(1), 1.0, match.group(0)[:80],
                                               ["labelled as the model"]))
         if found:
@@ -898,7 +951,11 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
         if cell is None or cell.tag not in ("td", "dd"):
             continue
         text = " ".join(cell.text(deep=True, separator=" ").split())
-        value = parse_availability(text) if len(text) < 120 else "unknown"
+        if main is not None and not _inside(cell, main):
+            continue
+        # (a stock message is short and one statement: "Synthetic, sold out in walnut" is a
+        # gun's stock)
+        value = parse_availability(text) if len(text) <= 30 and "," not in text else "unknown"
         if value != "unknown":
             found.append(DomCandidate("availability", value, 3.0, text[:80],
                                       ["stock row of the product's table"]))

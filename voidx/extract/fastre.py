@@ -22,9 +22,9 @@ _OUTSIDE_CLASS = {"s": f"[{_SPACE}]", "S": f"[^{_SPACE}]", "d": r"\p{Nd}", "w": 
 
 
 def for_re2(pattern: str, *, ignore_case: bool = False) -> str:
-    """A Python pattern without look-arounds as an RE2 pattern that matches wherever it does:
-    ``\\s``, ``\\d`` and ``\\w`` as Python reads them, word boundaries dropped (a looser pattern: a
-    match is then checked by the Python one where that matters); ``ignore_case`` as ``re.I``
+    """A Python pattern as an RE2 pattern that matches wherever it does: ``\\s``, ``\\d`` and
+    ``\\w`` as Python reads them, word boundaries and look-arounds dropped (a looser pattern:
+    a match is then checked by the Python one where that matters); ``ignore_case`` as ``re.I``
     does, where "i" also matches the dotted capital and the dotless small i of Turkish
     (U+0130, U+0131), which RE2's case folding leaves apart (the only such letters in these
     patterns)."""
@@ -33,6 +33,9 @@ def for_re2(pattern: str, *, ignore_case: bool = False) -> str:
     at = 0
     while at < len(pattern):
         char = pattern[at]
+        if not in_class and pattern.startswith(_LOOKAROUNDS, at):
+            at = _group_end(pattern, at)  # dropped: RE2 has none, and without it matches more
+            continue
         if pattern.startswith("\\u", at):  # (RE2 writes \u00a0 as \x{00a0})
             out.append(f"\\x{{{pattern[at + 2:at + 6]}}}")
             at += 6
@@ -52,6 +55,33 @@ def for_re2(pattern: str, *, ignore_case: bool = False) -> str:
         out.append(char)
         at += 1
     return ("(?i)" if ignore_case else "") + "".join(out)
+
+
+_LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Where the group opened at ``start`` ends (after its ")")."""
+    depth = 0
+    in_class = False
+    at = start
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            at += 2
+            continue
+        if in_class:
+            in_class = char != "]" or pattern[at - 1] == "["
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        at += 1
+    return at
 
 
 def finditer_where(strict: re.Pattern[str], loose: Any, text: str) -> Iterator[re.Match[str]]:

@@ -30,12 +30,11 @@ MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF 
 SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS
 VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL"""
 ISO_4217 = frozenset(_ISO_4217.split())
-# The codes read in a page's text: those that are not also words written in capitals
-# ("ALL", "TOP", "CUP", "SOS", "GEL"...) next to numbers.
+# The codes read in a page's text: not those that are also words or common abbreviations
+# written in capitals next to numbers ("ALL", "TOP", "CUP", "SOS", "GEL", "CRC 16", "MNT 2").
 _CODES = """USD EUR GBP JPY CNY INR RUB KRW TRY UAH ILS VND THB PHP PLN CZK HUF SEK NOK DKK CHF
 CAD AUD NZD HKD SGD BRL MXN ZAR RON BGN AED SAR MYR IDR TWD ARS CLP COP PEN EGP NGN KES ISK QAR
-KWD MAD KZT AZN UZS BYN RSD MKD BDT PKR LKR NPR OMR BHD JOD DZD TND GHS TZS UGX ETB XOF XAF VES
-UYU PYG CRC GTQ HNL JMD TTD KHR MMK MNT"""
+KWD MAD KZT AZN UZS BYN RSD BDT PKR LKR UYU PYG GTQ"""
 ISO_CODES = frozenset(_CODES.split())
 # Symbols that are also ordinary letters must stand apart from other letters.
 _SYMBOL_RE = re.compile("|".join(

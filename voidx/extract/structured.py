@@ -124,16 +124,36 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
     if price is not None and price is offer.get("lowPrice") \
             and offer.get("highPrice") not in (None, "", price):
         found["range"] = True  # a price range: which of its prices is current, the page says
-    if _before_tax(offer.get("valueAddedTaxIncluded")) or any(
-            isinstance(s, dict) and _before_tax(s.get("valueAddedTaxIncluded"))
-            for s in (spec if isinstance(spec, list) else [spec])):
+    if _net(offer, spec, price):
         found["net"] = True
     return found
 
 
 def _text(value: Any) -> str | None:
-    """A plain text value (a model given as a ProductModel item is not a code)."""
-    return value if isinstance(value, str) and value.strip() else None
+    """A model that is a code ("XA-24PRO"): text without spaces, with a digit or in
+    capitals; not a model's name ("Galaxy S24 Ultra") nor a ProductModel item."""
+    if not isinstance(value, str) or not value.strip() or " " in value.strip():
+        return None
+    value = value.strip()
+    return value if re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value) \
+        else None
+
+
+def _net(offer: dict[str, Any], spec: Any, price: Any) -> bool:
+    """Whether the offer's price is before tax: the offer says so, or the price
+    specifications of its price all do (a shop may list a gross and a net one)."""
+    if offer.get("valueAddedTaxIncluded") is not None:
+        return _before_tax(offer["valueAddedTaxIncluded"])
+    same = [s for s in (spec if isinstance(spec, list) else [spec]) if isinstance(s, dict)
+            and s.get("valueAddedTaxIncluded") is not None and _same_amount(s.get("price"), price)]
+    return bool(same) and all(_before_tax(s["valueAddedTaxIncluded"]) for s in same)
+
+
+def _same_amount(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(str(a)) - float(str(b))) < 0.005
+    except ValueError:
+        return False
 
 
 def _before_tax(value: Any) -> bool:

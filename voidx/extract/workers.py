@@ -174,7 +174,9 @@ class ExtractorPool:
         # (a spawned worker imports voidx again, a second's start: not worth it for a few
         # pages)
         self.in_process = self.workers == 1 and (
-            "fork" not in multiprocessing.get_all_start_methods() and backlog < POOL_MIN_PAGES)
+            multiprocessing.current_process().daemon  # (it may not have children)
+            or ("fork" not in multiprocessing.get_all_start_methods()
+                and backlog < POOL_MIN_PAGES))
         self.page_timeout = page_timeout
         self._pool: ProcessPoolExecutor | None = None
         self._beats: Any = None  # the pool's workers' heartbeats
