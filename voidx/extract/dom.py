@@ -180,6 +180,11 @@ _SKU_STARTS = re2.compile(for_re2(_SKU_WORDS, ignore_case=True))
 _MEASURE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:cm|mm|m|kg|g|in|ft|lbs?)", re.I)
 
 
+# An amount's decimals, after its whole part or in a value read as a SKU ("399,00", "399.00").
+_AMOUNT_GOES_ON = re.compile(r"[.,]\d{2}(?!\d)")
+_AN_AMOUNT = re.compile(r"\d{1,6}[.,]\d{2}")
+
+
 def sku_labels(text: str) -> Iterator[re.Match[str]]:
     """``SKU_LABEL.finditer(text)``, tried only where a label's words are."""
     return finditer_where(SKU_LABEL, _SKU_STARTS, text)
@@ -189,7 +194,7 @@ SKU_NODES = ("[itemprop=sku]", "[data-product-sku]", "[data-sku]", ".sku", ".pro
              ".sku-value", ".product-id", ".product-reference", ".product_sku",
              ".product.attribute.sku .value", "[class*=sku] .value", "#product-sku")
 STOCK_NODES = ("[class*=stock]", "[id*=stock]", "[class*=availability]", "[id*=availability]",
-               "[class*=delivery-information]",
+               "[class*=delivery-information]", "[class*=delivery-status]",
                "[class*=inventory]", "[data-product-stock]", ".availability-msg",
                "#product-availability", "[class*=Availability]", "[data-testid*=stock]")
 # The label of a stock row in a spec table or definition list ("在庫 | 残り2点").
@@ -468,6 +473,11 @@ def _price_range(text: str) -> bool:
 _DISCOUNT = re.compile(r"(?:^|\s)[-−]\s?\d{1,2}\s?%|\d{1,2}\s?%\s?(?:off|ลด|rabatt|de descuento|"
                        r"descuento|korting|remise|sconto|sleva|zniżka|indirim|giảm|할인|折)|"
                        r"(?:save|spare|ahorra|économisez|risparmi)\s\d{1,2}\s?%")
+
+
+# A starting price: "12 offres dès 289,99 €", "from $19", "ab 49,99 €".
+_FROM_PRICE = re.compile(r"(?:\bfrom|\bdès|\bab|à partir de|a partir de|\bdesde|\bvanaf|"
+                         r"\bstarting at|\bfrån|\bfra|\bod)\s*$")
 
 
 def _regular_of_sale(text: str) -> float | None:
@@ -813,6 +823,9 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         elif -30 <= distance < 0:
             c.score += 1
             c.reasons.append("just before the title")
+    if _FROM_PRICE.search(_before_money(c.text).lower()):
+        c.score -= 5
+        c.reasons.append("a starting price ('from'), not this offer's")
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
@@ -910,8 +923,9 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
         for match in sku_labels(text):
             value = match.group(1).rstrip(".,;")
             if not sku_like(value) or MAKERS.search(text, max(0, match.start() - 20),
-                                                    match.start()):
-                continue
+                                                    match.start()) \
+                    or _AMOUNT_GOES_ON.match(text, match.end(1)) or _AN_AMOUNT.fullmatch(value):
+                continue  # (a maker's number; "Prix de référence : 399,00 €" is a price)
             found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
                                       match.group(0)[:80], ["labelled in the page text"]))
         if not found and source is scope:

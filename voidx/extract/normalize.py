@@ -63,7 +63,7 @@ _PHRASES: list[tuple[str, Availability]] = [
      r"esgotado|tükendi|loppuunmyyty|notify me|back in stock|when (?:it's )?available|"
      r"dejte mi vědět|až bude|benachrichtig|wieder (?:verfügbar|da|auf lager)|prévenez-moi|"
      r"m'alerter|avísame|avvisami|laat het me weten|powiadom|完売|在庫切れ|売り切れ|品切れ|"
-     r"ausverkauft|nicht (?:auf lager|verfügbar)|épuisé|rupture|agotado|esaurito|"
+     r"ausverkauft|nicht (?:auf lager|verfügbar)|nicht (?:mehr )?lieferbar|no longer available|épuisé|rupture|agotado|esaurito|"
      r"niedostępn|нет в наличии|немає в наявності|nincs raktáron|εξαντλήθηκε|"
      r"stoc epuizat|(?<!sắp )hết hàng|không còn hàng|stok habis|tidak tersedia|สินค้าหมด|"
      r"ไม่มีสินค้า|אזל מהמלאי|לא במלאי|غير متوفر|نفذت الكمية|μη διαθέσιμο|"

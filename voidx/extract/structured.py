@@ -180,8 +180,10 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
         attrs = items.attrs[scope.mem_id]
         if not _type_names((attrs.get("itemtype") or "").split()) & PRODUCT_TYPES:
             continue
-        if "itemprop" in attrs and items.owner.get(scope.mem_id) is not None:
-            continue  # a product nested as a property of another item (e.g. isRelatedTo)
+        if "itemprop" in attrs and items.owner.get(scope.mem_id) is not None and not (
+                set((attrs.get("itemprop") or "").split()) & {"mainEntity", "about"}):
+            continue  # a product nested as a property of another item (e.g. isRelatedTo), not
+            # as the main entity of its page
         props = items.props(scope.mem_id)
         offer = _first(props.get("offers")) or {}
         offer = offer if isinstance(offer, dict) else {}
