@@ -6,7 +6,6 @@ documents, so it keeps one engine and hands it each document's nodes."""
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from collections import Counter
@@ -109,16 +108,13 @@ class Markup:
     def __init__(self, lower: str) -> None:
         self.lower = lower
         self._writes: dict[str, bool] = {}
-        self._decoded: str | None = None
 
     def writes(self, word: str) -> bool:
         found = self._writes.get(word)
         if found is None:
-            found = word in self.lower
-            if not found and "&" in self.lower:  # written with references ("cart&#x2F;add")?
-                if self._decoded is None:
-                    self._decoded = html.unescape(self.lower).lower()
-                found = word in self._decoded
+            # (a "/" in an attribute may be written as a reference: "cart&#x2F;add")
+            found = word in self.lower or ("/" in word and any(
+                word.replace("/", ref) in self.lower for ref in ("&#x2f;", "&#47;", "&sol;")))
             self._writes[word] = found
         return found
 
@@ -128,8 +124,9 @@ def possible(selector: str, markup: Markup | None) -> str:
     when it is None): each needs the longest attribute value, id, class or attribute name it
     names to be written there. lexbor's engine checks each part against each element, so a
     list of thirty attribute-substring parts costs 0.2 ms a page; most of them name words the
-    page never writes (looked for in the page as written, and with its character references
-    decoded). The parts are those of a plain list: ``:is(a, b)`` is not split right."""
+    page never writes (looked for as written; a "/" also as its character reference: the one
+    character of these words that encoders escape). The parts are those of a plain list:
+    ``:is(a, b)`` is not split right."""
     if markup is None:
         return selector
     return ", ".join(part for part in selector.split(", ") if markup.writes(_needs(part)))
