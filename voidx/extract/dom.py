@@ -84,7 +84,8 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"送料|配送|運費|배송비|ส่งฟรี|ค่าจัดส่ง|ค่าส่ง|เมื่อซื้อครบ|"
                   r"\d+\s?(?:g|kg|ml|l|개|매|입)\s?당|\d+\s?(?:g|kg|ml)\s?(?:あたり|当たり)|"
                   r"每\s?\d+\s?(?:g|kg|ml|克|千克|毫升)|\bpix\b|boleto|à vista|\d+\s?x de|em até|juros|"
-                  r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:[$€£¥₹₸₺₽฿₫₩]|\btl|\bkr|zł|\d)\s?[x×]\s?\d{1,2}\b(?!\s?(?:cm|mm|m|ml|cl|l|g|kg|oz|in)\b)|"
+                  r"parcelas?|mismo precio en|sin intereses|mensualidades|(?:[$€£¥₹₸₺₽฿₫₩]|\btl|\bkr|zł|\d)\s?[x×]\s?\d{1,2}(?![\d.,x×])"
+                  r"(?!\s?(?:cm|mm|m|ml|cl|l|g|kg|oz|in)\b)|"
                   r"\b\d{1,2}\s?[x×]\s?(?:[$€£¥₹₸₺₽฿₫₩]\s?)?\d[\d.,]*\s?"
                   r"(?:[$€£¥₹₸₺₽฿₫₩]|tl\b|kr\b|zł|lei\b|ft\b|kč|r\$)|"
                   r"montering|assembly|delbetalning|räntefri|raten|ratenzahlung|mensualit|"
@@ -103,7 +104,7 @@ NOTE = re.compile(r"payments? of|/\s?mo\b|per month|a month|monthly|instal+ments
                   r"jednotková cena|jämförpris|kilopris|literpris|"
                   r"grundpreis|as low as|starting at|"
                   r"\d+ or more|\d+\+ (?:items|units|pcs)|buy \d+|"
-                  r"ab \d+ stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
+                  r"ab (?:[2-9]|[1-9]\d+) stück|from \d+ (?:pcs|pieces|units)|qty|quantity|volume|tier|"
                   r"lowest price|niedrigste|najniższa|prix le plus bas|найнижча|самая низкая|"
                   r"минимальная цена|nejnižší|najnižšia|legalacsonyabb|cel mai mic|"
                   r"χαμηλότερη|najniža|najnižja|най-ниската|mažiausia|zemākā|madalaim|"
@@ -127,8 +128,11 @@ _PIECES = r"(?:stück|stk\.?|st\.|pcs|pieces|units|items|ks|szt\.?|pz\.?|pezzi|k
 TIER_LABEL = re.compile(rf"\b{_FROM}\s+(?:[2-9]|[1-9]\d{{1,4}})\s*{_PIECES}(?!\w)", re.I)
 # The quantity cell of a tier table's row for two pieces or more: "Ab 4", "2-3", "10+",
 # "od 5 ks" (not "1", "Bis 1", nor "Preis:").
-TIER_CELL = re.compile(rf"(?:{_FROM}\s+)?(?:[2-9]|[1-9]\d{{1,4}})\s*(?:[-–]\s*\d{{1,5}}|\+)?"
-                       rf"\s*(?:{_PIECES})?", re.I)
+TIER_CELL = re.compile(rf"(?:(?P<word>{_FROM})\s+)?(?:[2-9]|[1-9]\d{{1,4}})"
+                       rf"\s*(?P<more>[-–]\s*\d{{1,5}}|\+)?\s*(?P<unit>{_PIECES})?\s*:?", re.I)
+# A quantity column's heading: a bare number in its rows is a quantity, not a year or a size.
+QUANTITY_HEADING = re.compile(r"(?i)\b(?:menge|anzahl|qty|quantity|stück|ilość|množství|antal|"
+                              r"aantal|cantidad|quantità|quantité|quantidade)\b|数量|수량")
 # Notes that only qualify an amount written after them ("쿠폰적용가 80,100원", "적립 마일리지 :
 # 890원"): after a price they are about something else ("3,980円 398ポイント還元").
 LABEL_NOTE = re.compile(r"쿠폰|적립|마일리지|무이자|クーポン|ポイント|优惠券|积分|返现|ลด\s*฿")
@@ -157,9 +161,12 @@ SKU_LABEL = re.compile(
 
 # A label right after these words is the maker's number (an MPN), not the shop's SKU
 # ("Maker's part no.", "Herstellerartikelnummer", "Manufacturer SKU").
-MAKERS = re.compile(r"(?:\b(?:maker'?s|manufacturer'?s?|mfr\.?|mfg\.?|fabricant|fabricante|"
-                    r"produttore|producent|producenta|výrobce|gyártó|üretici)[\s-]*|"
-                    r"hersteller-?)$", re.I)
+MAKERS = re.compile(r"(?:\b(?:maker'?s?|manufacturer'?s?|mfr\.?|mfg\.?|fabricant|fabricante|"
+                    r"produttore|producent|producenta|výrobce|gyártó|üretici)|hersteller)[\s-]*$",
+                    re.I)
+# A label after a price word is a price's ("Prix de référence : 399 €").
+_PRICE_WORD = re.compile(r"(?:\bprix|\bprice|preis|prezzo|precio|preço|\bprijs|\bcena|\bpris)"
+                         r"\s*(?:de\s*)?$", re.I)
 # A model number: the shop's SKU on some platforms (Zen Cart, osCommerce "Model:"), the
 # maker's on others: taken only when the page labels nothing else.
 MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\.?|#|number))?"
@@ -177,12 +184,11 @@ _NOTE_AT_ALL = re2.compile(for_re2(NOTE.pattern))
 _SKU_STARTS = re2.compile(for_re2(_SKU_WORDS, ignore_case=True))
 
 
+# A measurement, in a model line ("Model: 178 cm, wears size S") or after a SKU's value.
 _MEASURE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:cm|mm|m|kg|g|in|ft|lbs?)", re.I)
-
-
-# An amount's decimals, after its whole part or in a value read as a SKU ("399,00", "399.00").
+_UNIT_AFTER = re.compile(r"\s?(?:cm|mm|m|kg|g|in|ft|lbs?)\b", re.I)
+# Decimals after a value read as a SKU: it is an amount ("399,00 €").
 _AMOUNT_GOES_ON = re.compile(r"[.,]\d{2}(?!\d)")
-_AN_AMOUNT = re.compile(r"\d{1,6}[.,]\d{2}")
 
 
 def sku_labels(text: str) -> Iterator[re.Match[str]]:
@@ -280,8 +286,10 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
             if node.mem_id == main.mem_id:
                 holders.update(inner)
                 break
-            if node.tag not in ("header", "nav", "aside", "footer") \
-                    and _INNER_HEADER.search(_attrs_text(node).lower()):
+            attrs = _attrs_text(node).lower()
+            if _INNER_HEADER.search(attrs) or (
+                    node.tag == "header" and not _SITE_BLOCK.search(attrs)
+                    and select_first(node, "nav, [class*=cart], [class*=menu]") is None):
                 inner.append(node.mem_id)
     marks = _Marks(holders)
     # Buttons of other products (cards, carousels) do not make this page a listing.
@@ -414,6 +422,8 @@ def _main_container(h1: LexborNode | None, button: LexborNode | None) -> LexborN
     return node
 
 
+# A block of the site's, not of a page's content.
+_SITE_BLOCK = re.compile(r"site|global|masthead|navbar|top[-_]?(?:bar|header)|main[-_]header")
 # The header of a page's content (its title, maybe its price), not of the site.
 _INNER_HEADER = re.compile(r"(?:^|\s)(?:page|entry|product|article|post|content|item)[-_]header"
                            r"(?:$|\s)")
@@ -475,17 +485,21 @@ _DISCOUNT = re.compile(r"(?:^|\s)[-−]\s?\d{1,2}\s?%|\d{1,2}\s?%\s?(?:off|ล�
                        r"(?:save|spare|ahorra|économisez|risparmi)\s\d{1,2}\s?%")
 
 
-# A starting price: "12 offres dès 289,99 €", "from $19", "ab 49,99 €".
-_FROM_PRICE = re.compile(r"(?:\bfrom|\bdès|\bab|à partir de|a partir de|\bdesde|\bvanaf|"
-                         r"\bstarting at|\bfrån|\bfra|\bod)\s*$")
+# The lowest of a marketplace's other offers: "12 offres dès 289,99 €", "Used from $19".
+_FROM_PRICE = re.compile(r"(?:offres?|offers?|angebote?|ofert[ay]?|aanbiedingen|sellers?|"
+                         r"vendeurs?|occasions?|used|neuf|new|gebraucht|refurbished|"
+                         r"reconditionné)\s+(?:dès|from|ab|od|vanaf|à partir de|desde)\s*$")
 
 
 def _regular_of_sale(text: str) -> float | None:
     """In "฿599 ฿299 50% ลด" (two amounts, the higher first, and a discount), the higher: the
     regular price, whatever its style says."""
     lower = text.lower()
-    if not _DISCOUNT.search(lower) or (_NOTE_AT_ALL.search(lower) and NOTE.search(lower)) \
-            or TAX_EXCLUDED.search(lower) or TAX_INCLUDED.search(lower) or "/" in text:
+    if not _DISCOUNT.search(lower):
+        return None
+    rest = _DISCOUNT.sub(" ", lower)  # (the badge's own "off", "save" are no note)
+    if (_NOTE_AT_ALL.search(rest) and NOTE.search(rest)) or TAX_EXCLUDED.search(rest) \
+            or TAX_INCLUDED.search(rest) or "/" in text:
         return None
     amounts: list[tuple[float | None, int, int]] = []  # amount, where its money starts, ends
     for number in _NUMBER.finditer(text):
@@ -673,9 +687,18 @@ class _Marks:
         if key not in self._tiers:
             cell = next((n for n in row.iter(include_text=False) if n.tag in ("th", "td")),
                         None)
-            text = cell.text(deep=True, separator=" ") if cell is not None else ""
-            self._tiers[key] = len(text) <= 40 and TIER_CELL.fullmatch(" ".join(text.split()))\
-                is not None
+            text = " ".join((cell.text(deep=True, separator=" ") if cell is not None
+                             else "").split())
+            found = TIER_CELL.fullmatch(text) if len(text) <= 40 else None
+            if found is not None and not (found.group("word") or found.group("more")
+                                          or found.group("unit")):
+                # a bare number: a quantity only under a quantity heading, never a year
+                table = next((a for a in _ancestors(row)[1:4] if a.tag == "table"), None)
+                heading = table.text(deep=True, separator=" ")[:200] if table is not None \
+                    else ""
+                if re.fullmatch(r"(?:19|20)\d\d", text) or not QUANTITY_HEADING.search(heading):
+                    found = None
+            self._tiers[key] = found is not None
         return self._tiers[key]
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
@@ -825,7 +848,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
             c.reasons.append("just before the title")
     if _FROM_PRICE.search(_before_money(c.text).lower()):
         c.score -= 5
-        c.reasons.append("a starting price ('from'), not this offer's")
+        c.reasons.append("the lowest of other offers ('from'), not this offer's")
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
@@ -922,15 +945,18 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
         text = source.text(deep=True, separator=" ")
         for match in sku_labels(text):
             value = match.group(1).rstrip(".,;")
-            if not sku_like(value) or MAKERS.search(text, max(0, match.start() - 20),
-                                                    match.start()) \
-                    or _AMOUNT_GOES_ON.match(text, match.end(1)) or _AN_AMOUNT.fullmatch(value):
+            before = max(0, match.start() - 20)
+            if not sku_like(value) or _AMOUNT_GOES_ON.match(text, match.end(1)) \
+                    or _PRICE_WORD.search(text, before, match.start()) \
+                    or (MAKERS.search(text, before, match.start())
+                        and not match.group(0).lower().startswith("sku")):
                 continue  # (a maker's number; "Prix de référence : 399,00 €" is a price)
             found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
                                       match.group(0)[:80], ["labelled in the page text"]))
         if not found and source is scope:
             for match in MODEL_LABEL.finditer(text):
-                if sku_like(match.group(1)) and not _MEASURE.fullmatch(match.group(1)):
+                if sku_like(match.group(1)) and not _MEASURE.fullmatch(match.group(1)) \
+                        and not _UNIT_AFTER.match(text, match.end(1)):
                     found.append(DomCandidate("sku", match.group(1), 1.0, match.group(0)[:80],
                                               ["labelled as the model"]))
         if found:
@@ -965,11 +991,10 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
         if cell is None or cell.tag not in ("td", "dd"):
             continue
         text = " ".join(cell.text(deep=True, separator=" ").split())
-        if main is not None and not _inside(cell, main):
-            continue
-        # (a stock message is short and one statement: "Synthetic, sold out in walnut" is a
-        # gun's stock)
-        value = parse_availability(text) if len(text) <= 30 and "," not in text else "unknown"
+        # (the first statement: "Nicht auf Lager, Lieferzeit ca. 3 Wochen"; "Synthetic, sold
+        # out in walnut" is a gun's stock)
+        first = re.split(r"[,;]|\s[–—-]\s", text, maxsplit=1)[0].strip()
+        value = parse_availability(first) if len(first) <= 30 else "unknown"
         if value != "unknown":
             found.append(DomCandidate("availability", value, 3.0, text[:80],
                                       ["stock row of the product's table"]))

@@ -34,7 +34,7 @@ ISO_4217 = frozenset(_ISO_4217.split())
 # written in capitals next to numbers ("ALL", "TOP", "CUP", "SOS", "GEL", "CRC 16", "MNT 2").
 _CODES = """USD EUR GBP JPY CNY INR RUB KRW TRY UAH ILS VND THB PHP PLN CZK HUF SEK NOK DKK CHF
 CAD AUD NZD HKD SGD BRL MXN ZAR RON BGN AED SAR MYR IDR TWD ARS CLP COP PEN EGP NGN KES ISK QAR
-KWD MAD KZT AZN UZS BYN RSD BDT PKR LKR UYU PYG GTQ"""
+KWD MAD KZT AZN UZS BYN RSD BDT PKR LKR UYU PYG GTQ UGX TZS OMR BHD JOD XOF XAF KHR ETB DZD"""
 ISO_CODES = frozenset(_CODES.split())
 # Symbols that are also ordinary letters must stand apart from other letters.
 _SYMBOL_RE = re.compile("|".join(
@@ -63,7 +63,7 @@ _PHRASES: list[tuple[str, Availability]] = [
      r"esgotado|tükendi|loppuunmyyty|notify me|back in stock|when (?:it's )?available|"
      r"dejte mi vědět|až bude|benachrichtig|wieder (?:verfügbar|da|auf lager)|prévenez-moi|"
      r"m'alerter|avísame|avvisami|laat het me weten|powiadom|完売|在庫切れ|売り切れ|品切れ|"
-     r"ausverkauft|nicht (?:auf lager|verfügbar)|nicht (?:mehr )?lieferbar|no longer available|épuisé|rupture|agotado|esaurito|"
+     r"ausverkauft|nicht (?:auf lager|verfügbar)|nicht (?:mehr )?lieferbar(?!\s+(?:an|nach|in|ins|auf|für)\b)|épuisé|rupture|agotado|esaurito|"
      r"niedostępn|нет в наличии|немає в наявності|nincs raktáron|εξαντλήθηκε|"
      r"stoc epuizat|(?<!sắp )hết hàng|không còn hàng|stok habis|tidak tersedia|สินค้าหมด|"
      r"ไม่มีสินค้า|אזל מהמלאי|לא במלאי|غير متوفر|نفذت الكمية|μη διαθέσιμο|"

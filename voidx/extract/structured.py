@@ -14,6 +14,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.css import select
+from voidx.extract.normalize import parse_price
 
 PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel", "vehicle",
                  "car", "book"}
@@ -145,15 +146,15 @@ def _net(offer: dict[str, Any], spec: Any, price: Any) -> bool:
     if offer.get("valueAddedTaxIncluded") is not None:
         return _before_tax(offer["valueAddedTaxIncluded"])
     same = [s for s in (spec if isinstance(spec, list) else [spec]) if isinstance(s, dict)
-            and s.get("valueAddedTaxIncluded") is not None and _same_amount(s.get("price"), price)]
+            and s.get("valueAddedTaxIncluded") is not None
+            and (s.get("price") is None or _same_amount(s.get("price"), price))]
     return bool(same) and all(_before_tax(s["valueAddedTaxIncluded"]) for s in same)
 
 
 def _same_amount(a: Any, b: Any) -> bool:
-    try:
-        return abs(float(str(a)) - float(str(b))) < 0.005
-    except ValueError:
-        return False
+    """Two prices as written ("249,00" and 249)."""
+    first, second = parse_price(a)[0], parse_price(b)[0]
+    return first is not None and second is not None and abs(first - second) < 0.005
 
 
 def _before_tax(value: Any) -> bool:
@@ -180,8 +181,10 @@ def microdata_products(tree: LexborHTMLParser) -> list[dict[str, Any]]:
         attrs = items.attrs[scope.mem_id]
         if not _type_names((attrs.get("itemtype") or "").split()) & PRODUCT_TYPES:
             continue
-        if "itemprop" in attrs and items.owner.get(scope.mem_id) is not None and not (
-                set((attrs.get("itemprop") or "").split()) & {"mainEntity", "about"}):
+        owner = items.owner.get(scope.mem_id)
+        if "itemprop" in attrs and owner is not None and not (
+                "mainEntity" in (attrs.get("itemprop") or "").split()
+                and (items.attrs[owner].get("itemtype") or "").rstrip("/").endswith("Page")):
             continue  # a product nested as a property of another item (e.g. isRelatedTo), not
             # as the main entity of its page
         props = items.props(scope.mem_id)

@@ -170,13 +170,12 @@ class ExtractorPool:
     def __init__(self, sources: dict[str, SourceConfig], workers: int, backlog: int, *,
                  page_timeout: float = PAGE_TIMEOUT_S) -> None:
         self.sources = sources
-        self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES else 1
+        daemon = multiprocessing.current_process().daemon  # (it may not have children)
+        self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES and not daemon else 1
         # (a spawned worker imports voidx again, a second's start: not worth it for a few
         # pages)
-        self.in_process = self.workers == 1 and (
-            multiprocessing.current_process().daemon  # (it may not have children)
-            or ("fork" not in multiprocessing.get_all_start_methods()
-                and backlog < POOL_MIN_PAGES))
+        self.in_process = daemon or (self.workers == 1 and backlog < POOL_MIN_PAGES
+                                     and "fork" not in multiprocessing.get_all_start_methods())
         self.page_timeout = page_timeout
         self._pool: ProcessPoolExecutor | None = None
         self._beats: Any = None  # the pool's workers' heartbeats
