@@ -53,7 +53,7 @@ _NO_PRICE = re.compile(r"call for price|price on request|auf anfrage|sur demande
                        r"contact us|preis auf anfrage|n/a", re.I)
 
 _PHRASES: list[tuple[str, Availability]] = [
-    (r"pre-?order|backorder|precompra|vorbestell|précommande|preordine|pre-?venta|"
+    (r"pre-?order|backorder|precompra|pr[ée]-?venda|vorbestell|précommande|preordine|pre-?venta|"
      r"予約受付|予約注文|予約商品|预售|預購|예약 ?(?:판매|주문)",
      "preorder"),
     (r"out of stock|outofstock|^oos$|sold out|soldout|unavailable|not available|discontinued|"
