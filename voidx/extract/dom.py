@@ -11,6 +11,7 @@ against it. Scores and reasons are kept so ``voidx extract --explain`` can show 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.css import Markup, possible, select, select_first
 from voidx.extract.fastre import finditer_where, for_re2
-from voidx.extract.normalize import CURRENCY_SYMBOLS, ISO_CODES, parse_availability, parse_price
+from voidx.extract.normalize import (
+    CURRENCY_SYMBOLS,
+    ISO_CODES,
+    parse_availability,
+    parse_price,
+    sku_like,
+)
 
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
@@ -36,16 +43,22 @@ _BEFORE = re.compile(rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b)\s?$")
 _AFTER = re.compile(rf"\s?(?:{_SYMBOLS}|(?:{_CODES})\b|:[-–])")  # "4 995:-" is Nordic kronor
 
 
-def find_money(text: str) -> str | None:
-    """An amount with a currency right next to it ("$1,299.00", "12,50 €", "EUR 5"): numbers
-    first, then a look at either side, which is much faster than one pattern tried at every
-    position of every text."""
+def _monies(text: str) -> Iterator[tuple[re.Match[str], int, int]]:
+    """Each amount with a currency right next to it, in order: the number, and where the
+    money (currency included) starts and ends. Numbers first, then a look at either side,
+    which is much faster than one pattern tried at every position of every text."""
     for number in _NUMBER.finditer(text):
         start, end = number.span()
         before = _BEFORE.search(text, max(0, start - 6), start)
         after = _AFTER.match(text, end)
         if before or after:
-            return text[before.start() if before else start:after.end() if after else end]
+            yield number, before.start() if before else start, after.end() if after else end
+
+
+def find_money(text: str) -> str | None:
+    """The first amount with a currency right next to it ("$1,299.00", "12,50 €", "EUR 5")."""
+    for _, start, end in _monies(text):
+        return text[start:end]
     return None
 _DIGIT = re.compile(r"\d")
 _BARE = re.compile(r"\s*\d[\d.,'\s\u00a0\u202f]{0,15}")
@@ -501,32 +514,20 @@ def _regular_of_sale(text: str) -> float | None:
     if (_NOTE_AT_ALL.search(rest) and NOTE.search(rest)) or TAX_EXCLUDED.search(rest) \
             or TAX_INCLUDED.search(rest) or "/" in text:
         return None
-    amounts: list[tuple[float | None, int, int]] = []  # amount, where its money starts, ends
-    for number in _NUMBER.finditer(text):
-        start, end = number.span()
-        before = _BEFORE.search(text, max(0, start - 6), start)
-        after = _AFTER.match(text, end)
-        if before or after:
-            amounts.append((parse_price(number.group(0))[0], before.start() if before else start,
-                            after.end() if after else end))
-            if len(amounts) == 2:
-                (high, _, gap), (low, resume, _) = amounts
-                # (side by side: "$27.99 ... ($3.50 / count)" is a price and its unit price)
-                return high if high is not None and low is not None and high > low and \
-                    not text[gap:resume].strip() else None
-    return None
+    pair = list(itertools.islice(_monies(text), 2))
+    if len(pair) < 2:
+        return None
+    (first, _, gap), (second, resume, _) = pair
+    high, low = parse_price(first.group(0))[0], parse_price(second.group(0))[0]
+    # (side by side: "$27.99 ... ($3.50 / count)" is a price and its unit price)
+    return high if high is not None and low is not None and high > low and \
+        not text[gap:resume].strip() else None
 
 
 def _before_money(text: str) -> str:
     """What stands before the first amount of a text ("(+" in "SRAM XDR (+50,00 zł)")."""
     money = find_money(text)
     return text[:text.find(money)] if money else ""
-
-
-def sku_like(value: str) -> bool:
-    """SKUs carry a digit or are written in capitals ("ASH-EBO-M"); "arc-brass-table-lamp"
-    is a URL handle and "Not available" is a sentence."""
-    return bool(re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value))
 
 
 def _in_card(ancestors: list[LexborNode], wrappers: set[int]) -> bool:
@@ -597,7 +598,8 @@ class _Marks:
         self._checked: set[str | None] | None = None  # radio groups with a preselected option
         self._options: dict[int, tuple[bool, str] | None] = {}
         self._short: dict[int, str | None] = {}
-        self._tiers: dict[int, bool] = {}
+        self._tiers: dict[int, bool] = {}  # rows and tables, by element
+        self._blocks: dict[int, tuple[bool, float | None]] = {}
 
     def option(self, ancestors: list[LexborNode], body: LexborNode) -> tuple[bool, str] | None:
         """For a price in the label of a radio option (one-time or subscription, a licence, a
@@ -694,12 +696,30 @@ class _Marks:
                                           or found.group("unit")):
                 # a bare number: a quantity only under a quantity heading, never a year
                 table = next((a for a in _ancestors(row)[1:4] if a.tag == "table"), None)
-                heading = table.text(deep=True, separator=" ")[:200] if table is not None \
-                    else ""
-                if re.fullmatch(r"(?:19|20)\d\d", text) or not QUANTITY_HEADING.search(heading):
+                if re.fullmatch(r"(?:19|20)\d\d", text) or not self._quantity_table(table):
                     found = None
             self._tiers[key] = found is not None
         return self._tiers[key]
+
+    def _quantity_table(self, table: LexborNode | None) -> bool:
+        """Whether a table's heading names a quantity (read once per table)."""
+        if table is None:
+            return False
+        key = table.mem_id
+        if key not in self._tiers:
+            self._tiers[key] = QUANTITY_HEADING.search(
+                table.text(deep=True, separator=" ")[:200]) is not None
+        return self._tiers[key]
+
+    def block(self, node: LexborNode | None) -> tuple[bool, float | None]:
+        """Of the block around a price (its parent, when short): whether it shows a price
+        range, and the regular price of a sale pair in it (read once per block)."""
+        key = node.mem_id if node is not None else 0
+        if key not in self._blocks:
+            around = self.short_text(node)
+            self._blocks[key] = (False, None) if around is None else (
+                _price_range(around), _regular_of_sale(around))
+        return self._blocks[key]
 
     def of(self, node: LexborNode) -> tuple[str | None, bool, bool, bool]:
         key = node.mem_id
@@ -852,14 +872,13 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
-    around = marks.short_text(node.parent)
-    if around is not None:
-        if _price_range(around):
-            c.score -= 4
-            c.reasons.append("one end of a price range")
-        elif _regular_of_sale(around) == c.value:
-            c.score -= 5
-            c.reasons.append("the higher price beside a sale price and its discount")
+    in_range, regular = marks.block(node.parent)
+    if in_range:
+        c.score -= 4
+        c.reasons.append("one end of a price range")
+    elif regular == c.value:
+        c.score -= 5
+        c.reasons.append("the higher price beside a sale price and its discount")
     if currency:
         c.score += 0.5
 

@@ -117,6 +117,12 @@ def parse_price(value: object, currency_hint: str | None = None
     return _parse_number(chosen.group(0)), currency
 
 
+def sku_like(value: str) -> bool:
+    """SKUs carry a digit or are written in capitals ("ASH-EBO-M"); "arc-brass-table-lamp"
+    is a URL handle and "Not available" is a sentence."""
+    return bool(re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value))
+
+
 def currency_code(hint: str | None) -> str | None:
     """ISO 4217 code for a code or a symbol ("eur", "€", "zł"), else None."""
     if not hint:

@@ -27,8 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voidx.extract.dom import CONFIDENT, DomReading, sku_like
-from voidx.extract.normalize import clean_text, currency_code, parse_availability, parse_price
+from voidx.extract.dom import CONFIDENT, DomReading
+from voidx.extract.normalize import (
+    clean_text,
+    currency_code,
+    parse_availability,
+    parse_price,
+    sku_like,
+)
 
 STRUCTURED_ORDER = ("selectors", "jsonld", "microdata", "embedded", "opengraph")
 

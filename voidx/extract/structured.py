@@ -14,7 +14,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from voidx.extract.css import select
-from voidx.extract.normalize import parse_price
+from voidx.extract.normalize import parse_price, sku_like
 
 PRODUCT_TYPES = {"product", "productgroup", "individualproduct", "productmodel", "vehicle",
                  "car", "book"}
@@ -133,11 +133,10 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
 def _text(value: Any) -> str | None:
     """A model that is a code ("XA-24PRO"): text without spaces, with a digit or in
     capitals; not a model's name ("Galaxy S24 Ultra") nor a ProductModel item."""
-    if not isinstance(value, str) or not value.strip() or " " in value.strip():
+    if not isinstance(value, str) or " " in value.strip():
         return None
     value = value.strip()
-    return value if re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value) \
-        else None
+    return value if sku_like(value) else None
 
 
 def _net(offer: dict[str, Any], spec: Any, price: Any) -> bool:
