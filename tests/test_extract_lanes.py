@@ -114,6 +114,7 @@ def no_dom(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return built
 
 
+@pytest.mark.pure_python
 def test_complete_jsonld_that_the_page_shows_is_read_without_a_dom(no_dom: list[str]) -> None:
     result = extract_page(page("InStock", "In stock"), URL)
     assert result.status == "ok" and result.record is not None
@@ -121,6 +122,7 @@ def test_complete_jsonld_that_the_page_shows_is_read_without_a_dom(no_dom: list[
     assert no_dom == []
 
 
+@pytest.mark.pure_python
 def test_a_stock_message_agreeing_with_the_data_keeps_the_cheap_path(no_dom: list[str]) -> None:
     for availability, shown, expected in (("PreOrder", "Pre-order", "preorder"),
                                           ("OutOfStock", "Sold out", "out_of_stock")):
@@ -129,6 +131,7 @@ def test_a_stock_message_agreeing_with_the_data_keeps_the_cheap_path(no_dom: lis
     assert no_dom == []
 
 
+@pytest.mark.pure_python
 def test_a_stock_message_contradicting_the_data_sends_the_page_to_the_full_reading(
         no_dom: list[str]) -> None:
     result = extract_page(page("InStock", "Sold out - notify me"), URL)
@@ -138,6 +141,7 @@ def test_a_stock_message_contradicting_the_data_sends_the_page_to_the_full_readi
     assert len(no_dom) == 1
 
 
+@pytest.mark.pure_python
 def test_other_products_badges_do_not_concern_the_product(no_dom: list[str]) -> None:
     related = ('<section class="related-products"><div class="card"><span>€12.00</span>'
                '<span class="badge">Sold out</span></div></section>')
@@ -146,6 +150,7 @@ def test_other_products_badges_do_not_concern_the_product(no_dom: list[str]) -> 
     assert no_dom == []
 
 
+@pytest.mark.pure_python
 def test_a_sale_near_the_price_sends_the_page_to_the_full_reading(no_dom: list[str]) -> None:
     html = page("InStock", "In stock").replace(
         '<span class="price">', '<del>€59.90</del> <span class="price">')
@@ -154,6 +159,7 @@ def test_a_sale_near_the_price_sends_the_page_to_the_full_reading(no_dom: list[s
     assert len(no_dom) == 1
 
 
+@pytest.mark.pure_python
 def test_rules_for_missing_fields_need_the_dom(no_dom: list[str]) -> None:
     source = SourceConfig(name="s", start_urls=[URL], selectors={"brand": ".buy .missing",
                                                                  "gtin": "h1@data-gtin"})
@@ -211,6 +217,7 @@ def test_literals_of_a_script_close_where_javascript_closes_them() -> None:
     assert literals.at(script.index("{", script.index("var broken"))) == ""  # never closes
 
 
+@pytest.mark.pure_python
 def test_a_script_full_of_unclosed_literals_is_read_in_one_pass(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from selectolax.lexbor import LexborHTMLParser

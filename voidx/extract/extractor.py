@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import re2
@@ -24,7 +24,7 @@ from voidx.extract.css import Markup, UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
-from voidx.extract.record import ProductRecord
+from voidx.extract.record import Method, ProductRecord
 from voidx.extract.scan import PageScan, opengraph, scan
 from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import jsonld_products, microdata_products
@@ -440,7 +440,7 @@ def _build(decision: Decision, url: str, method: str, canonical: str | None) -> 
         rating=_number(values.get("rating")),
         review_count=_count(values.get("review_count")),
         image=canonicalize(image, url) if image else None,
-        method=method,
+        method=cast(Method, method),  # (one of the sources' names)
     )
 
 
