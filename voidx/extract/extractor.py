@@ -22,6 +22,7 @@ from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
 from voidx.extract.css import Markup, UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
+from voidx.extract.fastre import Finder
 from voidx.extract.normalize import clean_text, gtin_ok, parse_availability, parse_price
 from voidx.extract.reconcile import STRUCTURED_ORDER, Candidate, Decision, reconcile
 from voidx.extract.record import Method, ProductRecord
@@ -253,11 +254,11 @@ _STOCK_MARKERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _markers(availability: str) -> re2._Regexp[str]:
+def _markers(availability: str) -> Finder:
     """One case-insensitive pattern (RE2: a single pass, whatever the number of words)."""
     words = _SALE_MARKERS + tuple(w for kind, group in _STOCK_MARKERS.items()
                                   if kind != availability for w in group)
-    return re2.compile("(?i)" + "|".join(re.escape(w) for w in words))
+    return Finder("(?i)" + "|".join(re.escape(w) for w in words))
 
 
 _CONTRADICTIONS = {kind: _markers(kind) for kind in ("in_stock", "out_of_stock", "preorder",
@@ -293,10 +294,10 @@ def _quiet_around(page: PageScan, at: int, sources: dict[str, dict[str, Any]]) -
     """No sign of a sale, a regular price or a stock message other than the data's own
     around offset ``at`` (the buy box), up to where other products begin."""
     contradiction = _CONTRADICTIONS[_declared_availability(sources)]
-    if contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER)) is None:
+    if not contradiction.found_in(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER)):
         return True  # (cutting at other products is only needed when something was found)
-    return contradiction.search(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
-                                                  _OTHER_PRODUCTS)) is None
+    return not contradiction.found_in(page.shown_around(at, WINDOW_BEFORE, WINDOW_AFTER,
+                                                        _OTHER_PRODUCTS))
 
 
 def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],

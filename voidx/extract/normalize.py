@@ -195,7 +195,11 @@ def gtin_ok(value: str) -> bool:
     if not _GTIN.fullmatch(value):
         return False
     # From the right, leaving out the check digit: weights 3, 1, 3, 1, ...
-    total = 3 * sum(map(int, value[-2::-2])) + sum(map(int, value[-3::-2]))
+    total = 0
+    weight = 3
+    for char in reversed(value[:-1]):
+        total += weight * int(char)
+        weight = 4 - weight
     return (10 - total % 10) % 10 == int(value[-1])
 
 

@@ -165,7 +165,7 @@ def scan(text: str) -> PageScan:
     pass over the few elements whose content is not markup (comments, scripts, styles,
     titles, text areas, templates) and the parts a shopper cannot see, then the meta and link
     tags outside them."""
-    lower = text.lower()
+    lower = lowered(text)
     if len(lower) != len(text):  # a few non-ASCII capitals lower-case to two characters
         lower = text.translate(_ASCII_LOWER)
     found = PageScan(text, lower, microdata="itemscope" in lower)
@@ -254,6 +254,22 @@ def _without(text: str, spans: list[tuple[int, int]], start: int) -> str:
         pos = end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def lowered(text: str) -> str:
+    """``text.lower()``, four times faster on a page with a few non-ASCII characters none
+    of which is a capital ("£", "é"): lower-casing a string that is not all ASCII looks up
+    each of its characters, lower-casing its UTF-8 bytes only changes A to Z."""
+    if text.isascii():
+        return text.lower()
+    encoded = text.encode("utf-8", "surrogatepass")
+    others = encoded.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    if others.lower() != others:  # a capital (or a letter lower-cased by its neighbours)
+        return text.lower()
+    return encoded.lower().decode("utf-8", "surrogatepass")
 
 
 def _raw_end(end_tag: re.Pattern[str], lower: str, pos: int) -> int:

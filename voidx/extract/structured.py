@@ -40,15 +40,19 @@ def jsonld_products(scripts: list[str]) -> list[dict[str, Any]]:
     return products
 
 
+# Control characters allowed in strings (json.loads with an argument builds a decoder a call).
+_JSON = json.JSONDecoder(strict=False)
+
+
 def _load_json(text: str) -> Any:
     text = text.strip().removeprefix("<!--").removesuffix("-->").strip()
     text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
     try:
-        return json.loads(text, strict=False)
+        return _JSON.decode(text)
     except (json.JSONDecodeError, RecursionError):
         pass
     try:  # a trailing comma, as hand-written templates leave them
-        return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+        return _JSON.decode(_TRAILING_COMMA.sub(r"\1", text))
     except (json.JSONDecodeError, RecursionError):
         return None
 
