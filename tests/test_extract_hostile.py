@@ -154,3 +154,39 @@ def test_script_assignments_are_found_as_python_finds_them() -> None:
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         fast = [(m.span(), m.group(1)) for m in finditer_where(ASSIGNMENTS, _ASSIGNED, text)]
         assert fast == [(m.span(), m.group(1)) for m in ASSIGNMENTS.finditer(text)], text
+
+
+def test_a_page_is_lower_cased_as_str_lower_does() -> None:
+    """``lowered`` takes a shortcut through UTF-8 bytes when no non-ASCII character of the
+    text has another case form; every other text is lower-cased whole."""
+    import random
+
+    from voidx.extract.scan import lowered
+
+    rng = random.Random(3)
+    alphabet = "aAzZ <>=\"'£€éÉßẞİıΣσςǅǄ\u0130\u1e9e\u212a\u017f\ud800ÿŸ日本" + "xyzXYZ" * 4
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert lowered(text) == text.lower(), text
+    page = "<P>Prix £12 — ÉPUISÉ</P>" * 50
+    assert lowered(page) == page.lower()
+
+
+def test_a_finder_finds_what_re2_search_finds() -> None:
+    """``Finder.found_in`` calls RE2's engine without the module's offset mapping: the same
+    answer as ``re2.search``, on any text."""
+    import random
+
+    import re2
+
+    from voidx.extract.fastre import Finder
+
+    rng = random.Random(13)
+    words = ("sold out", "épuisé", "在庫切れ", "% off", "<del", "pre-order")
+    pattern = "(?i)" + "|".join(re.escape(w) for w in words)
+    finder, reference = Finder(pattern), re2.compile(pattern)
+    pieces = [*words, "sold", " out", "É", "é", "x", " ", "€", "\ud7ff", "切"]
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert finder.found_in(text) == (reference.search(text) is not None), text
+    assert finder.found_in("Now SOLD OUT") and not finder.found_in("in stock")

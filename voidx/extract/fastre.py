@@ -108,7 +108,7 @@ class Finder:
     generator, which costs about half as much again as the search itself on a few
     kilobytes."""
 
-    __slots__ = ("pattern", "_engine")
+    __slots__ = ("_engine", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = re2.compile(pattern)
