@@ -38,6 +38,14 @@ for seed in (7, 11):
             pages.append((site.handle("GET", path, {"host": "shop.test"})[2],
                           "http://shop.test" + path))
     pages.append((site.handle("GET", "/", {"host": "shop.test"})[2], "http://shop.test/"))
+# Greek capitals lower-case by their neighbours (a final sigma): mypyc's own str.lower differs.
+greek = ('<html><head><title>ΚΑΦΕΤΙΕΡΑ ΟΔΟΣ</title><script type="application/ld+json">'
+         '{"@type": "Product", "name": "ΚΑΦΕΤΙΕΡΑ ΟΔΟΣ", "sku": "ΚΑΦ-ΟΔΟΣ", "offers": {'
+         '"price": "49.90", "priceCurrency": "EUR", "availability": "InStock"}}</script>'
+         '</head><body><h1>ΚΑΦΕΤΙΕΡΑ ΟΔΟΣ</h1>'
+         '<span class="price">49,90 €</span><p class="stock">ΕΞΑΝΤΛΗΘΗΚΕ ΠΡΟΣ ΤΟ ΠΑΡΟΝ</p>'
+         '<span class="sku">Κωδικός: ΚΑΦ-ΟΔΟΣ</span><button>ΑΓΟΡΑ ΤΩΡΑΣ</button></body></html>')
+pages.append((greek.encode(), "https://shop.example/p/kafetiera-odos"))
 sources = (None, SourceConfig(name="shop", start_urls=["http://shop.test/"],
                               selectors=DEMO_SELECTORS))
 rows = [as_row(extract_one(body, url, source)) for source in sources for body, url in pages]
@@ -75,6 +83,27 @@ def test_compiled_and_python_extractors_read_every_page_alike() -> None:
     assert sum(row[0] == "ok" for row in rows) > 900
     differing = [(a, b) for a, b in zip(rows, expected, strict=True) if a != b]
     assert differing == []
+
+
+def test_compiled_modules_lower_case_text_as_python_does() -> None:
+    """mypyc compiles ``text.lower()`` to its own routine, which leaves out Unicode's
+    final-sigma rule; the compiled modules lower-case through ``casing.lower`` instead."""
+    import re
+
+    source = (Path(__file__).parent.parent / "hatch_build.py").read_text()
+    compiled = re.search(r"COMPILED = \(([^)]*)\)", source)
+    assert compiled is not None
+    names = re.findall(r'"(\w+)"', compiled.group(1))
+    assert len(names) == 11
+    package = Path(voidx.extract.__file__).parent
+    for name in names:
+        for number, line in enumerate((package / f"{name}.py").read_text().splitlines(), 1):
+            if ".lower()" in line and "encoded.lower()" not in line and "``" not in line:
+                pytest.fail(f"{name}.py:{number}: str.lower() in a compiled module: {line}")
+    from voidx.extract.scan import lowered
+
+    for text in ("ΟΔΟΣ", "ΑΣ ΒΣ.", "y ſ'AΣ\ud800Z", "ΣΑΣ"):
+        assert lowered(text) == text.lower()
 
 
 def _build(tmp_path: Path) -> tuple[Path, Path]:

@@ -10,6 +10,7 @@ import re
 import re2
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.casing import lower
 from voidx.extract.css import select, select_first
 from voidx.extract.scan import PageScan
 
@@ -68,7 +69,7 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
         return ("http_error", f"HTTP {status_code} error page")
     head = page.text[:200_000]
     if not has_product_data:
-        lowered = re.sub(r"\s+", " ", head.lower()).replace("<title> ", "<title>").replace(
+        lowered = re.sub(r"\s+", " ", lower(head)).replace("<title> ", "<title>").replace(
             " </title>", "</title>")
         for kind, name, markers in CHALLENGE:
             if any(marker in lowered for marker in markers):

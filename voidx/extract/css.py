@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
+from voidx.extract.casing import lower
 from voidx.extract.scan import PageScan, scan
 
 _local = threading.local()
@@ -99,7 +100,7 @@ def _needs(part: str) -> str:
     named = _NAMED.findall(part)
     words = [word for found in named for word in found[:3] if word] or \
         [found[3] for found in named if found[3]]
-    return max(words, key=len).lower() if words else ""
+    return lower(max(words, key=len)) if words else ""
 
 
 class Markup:

@@ -21,6 +21,7 @@ from typing import Any
 import re2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from voidx.extract.casing import lower
 from voidx.extract.css import Markup, possible, select, select_first
 from voidx.extract.fastre import finditer_where, for_re2
 from voidx.extract.normalize import (
@@ -299,7 +300,7 @@ def read_dom(tree: LexborHTMLParser, url: str, *, for_data: bool = True,
             if node.mem_id == main.mem_id:
                 holders.update(inner)
                 break
-            attrs = _attrs_text(node).lower()
+            attrs = lower(_attrs_text(node))
             if _INNER_HEADER.search(attrs) or (
                     node.tag == "header" and not _SITE_BLOCK.search(attrs)
                     and select_first(node, "nav, [class*=cart], [class*=menu]") is None):
@@ -361,12 +362,12 @@ def _title_node(tree: LexborHTMLParser, name: str | None) -> LexborNode | None:
     for h1 in h1s:
         if not _is_logo(h1):
             return h1
-    wanted = " ".join((name or "").lower().split())
+    wanted = " ".join(lower(name or "").split())
     if len(wanted) >= 3:
         for node in select(tree, "h2, h3, [class*=title], [class*=name], [itemprop=name]")[:300]:
             if node.tag in ("meta", "title", "link", "img", "input"):
                 continue
-            text = " ".join(node.text(deep=True, separator=" ").lower().split())
+            text = " ".join(lower(node.text(deep=True, separator=" ")).split())
             if text.startswith(wanted) and len(text) <= len(wanted) + 80 \
                     and not _in_navigation(node):
                 return node
@@ -376,8 +377,8 @@ def _title_node(tree: LexborHTMLParser, name: str | None) -> LexborNode | None:
 def _in_navigation(node: LexborNode) -> bool:
     """Inside a menu or a breadcrumb trail (whose last crumb is often the product's name)."""
     for ancestor in _ancestors(node)[:10]:
-        if ancestor.tag in ("nav", "header", "footer") or "breadcrumb" in _attrs_text(
-                ancestor).lower():
+        if ancestor.tag in ("nav", "header", "footer") or "breadcrumb" in lower(_attrs_text(
+                ancestor)):
             return True
     return False
 
@@ -507,10 +508,10 @@ _FROM_PRICE = re.compile(r"(?:offres?|offers?|angebote?|ofert[ay]?|aanbiedingen|
 def _regular_of_sale(text: str) -> float | None:
     """In "฿599 ฿299 50% ลด" (two amounts, the higher first, and a discount), the higher: the
     regular price, whatever its style says."""
-    lower = text.lower()
-    if not _DISCOUNT.search(lower):
+    lowered = lower(text)
+    if not _DISCOUNT.search(lowered):
         return None
-    rest = _DISCOUNT.sub(" ", lower)  # (the badge's own "off", "save" are no note)
+    rest = _DISCOUNT.sub(" ", lowered)  # (the badge's own "off", "save" are no note)
     if (_NOTE_AT_ALL.search(rest) and NOTE.search(rest)) or TAX_EXCLUDED.search(rest) \
             or TAX_INCLUDED.search(rest) or "/" in text:
         return None
@@ -537,7 +538,7 @@ def _in_card(ancestors: list[LexborNode], wrappers: set[int]) -> bool:
             return False
         if a.tag == "a" and a.attributes.get("href"):
             return True
-        if CARD.search(str(a.attributes.get("class") or "").lower()):
+        if CARD.search(lower(str(a.attributes.get("class") or ""))):
             return True
     return False
 
@@ -638,7 +639,7 @@ class _Marks:
 
     def _option(self, label: LexborNode, body: LexborNode) -> tuple[bool, str] | None:
         radio = next((n for n in label.traverse(include_text=False) if n.tag == "input"
-                      and (n.attributes.get("type") or "").lower() == "radio"), None)
+                      and lower(n.attributes.get("type") or "") == "radio"), None)
         if radio is None:
             return None
         group = radio.attributes.get("name") or ""
@@ -653,7 +654,7 @@ class _Marks:
         key = node.mem_id
         text = self._text.get(key)
         if text is None:
-            text = self._text[key] = _attrs_text(node).lower()
+            text = self._text[key] = lower(_attrs_text(node))
         return text
 
     def outside(self, node: LexborNode) -> str | None:
@@ -843,8 +844,8 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score += 2
         c.reasons.append("marked up as the offer price")
     label = _label(node)
-    context = _context(node, label).lower()
-    label = label.lower()
+    context = lower(_context(node, label))
+    label = lower(label)
     if STRUCK_TEXT.search(label):
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
@@ -866,7 +867,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         elif -30 <= distance < 0:
             c.score += 1
             c.reasons.append("just before the title")
-    if _FROM_PRICE.search(_before_money(c.text).lower()):
+    if _FROM_PRICE.search(lower(_before_money(c.text))):
         c.score -= 5
         c.reasons.append("the lowest of other offers ('from'), not this offer's")
     if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
@@ -933,7 +934,7 @@ def _context(node: LexborNode, label: str) -> str:
             following = following.next
         if following is not None and following.tag in INLINE:
             text = following.text(deep=True, separator=" ").strip()
-            if text and not (len(text) <= 60 and _BADGE.fullmatch(" ".join(text.lower().split()))):
+            if text and not (len(text) <= 60 and _BADGE.fullmatch(" ".join(lower(text).split()))):
                 parts.append(text[:60])
                 break
         current = current.parent if current.next is None else None
@@ -968,7 +969,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
             if not sku_like(value) or _AMOUNT_GOES_ON.match(text, match.end(1)) \
                     or _PRICE_WORD.search(text, before, match.start()) \
                     or (MAKERS.search(text, before, match.start())
-                        and not match.group(0).lower().startswith("sku")):
+                        and not lower(match.group(0)).startswith("sku")):
                 continue  # (a maker's number; "Prix de référence : 399,00 €" is a price)
             found.append(DomCandidate("sku", value, 2.5 if source is scope else 1.5,
                                       match.group(0)[:80], ["labelled in the page text"]))

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import re2
 from selectolax.lexbor import LexborHTMLParser
 
+from voidx.extract.casing import lower
 from voidx.extract.css import Markup, select
 from voidx.extract.fastre import finditer_where, for_re2
 from voidx.extract.normalize import parse_price
@@ -62,7 +63,7 @@ def blobs(tree: LexborHTMLParser, markup: Markup | None = None) -> Iterator[tupl
     """(origin, parsed JSON) for every state blob of the page (``markup``: the page's, to
     skip looking for attributes it never writes)."""
     for script in select(tree, "script"):
-        kind = (script.attributes.get("type") or "").lower()
+        kind = lower(script.attributes.get("type") or "")
         text = script.text(deep=True) or ""
         ident = script.attributes.get("id") or ""
         if kind == "application/ld+json":
@@ -74,15 +75,15 @@ def blobs(tree: LexborHTMLParser, markup: Markup | None = None) -> Iterator[tupl
             continue
         if kind not in ("", "text/javascript", "application/javascript", "module"):
             continue
-        if "price" not in text.lower():
+        if "price" not in lower(text):
             continue
         literals = _Literals(text)
         for match in finditer_where(ASSIGNMENTS, _ASSIGNED, text):
             literal, data = literals.read(match.end())
-            if len(literal) < 20 or "price" not in literal.lower():
+            if len(literal) < 20 or "price" not in lower(literal):
                 continue
             if data is not None:
-                yield (match.group(1).lower().replace(".", "_"), data)
+                yield (lower(match.group(1)).replace(".", "_"), data)
         for match in PUSHES.finditer(text):
             data = literals.read(match.end())[1]
             if data is not None:
@@ -99,11 +100,11 @@ def blobs(tree: LexborHTMLParser, markup: Markup | None = None) -> Iterator[tupl
 def _origin(ident: str, text: str, kind: str) -> str:
     if ident == "__NEXT_DATA__":
         return "next_data"
-    if ident.lower().startswith("productjson") or '"handle"' in text[:4000]:
+    if lower(ident).startswith("productjson") or '"handle"' in text[:4000]:
         return "shopify"
     if kind == "text/x-magento-init":
         return "magento"
-    return ident.lower() or "json"
+    return lower(ident) or "json"
 
 
 def loads(text: str) -> Any:
@@ -247,17 +248,17 @@ class _Literals:
 
 # -- finding products ------------------------------------------------------------------------
 def _lower_keys(data: dict[str, Any]) -> dict[str, Any]:
-    return {str(k).lower().replace("-", "_"): v for k, v in data.items()}
+    return {lower(str(k)).replace("-", "_"): v for k, v in data.items()}
 
 
 def _looks_like_product(data: dict[str, Any]) -> bool:
     keys = _lower_keys(data)
-    has_name = any(isinstance(keys.get(k.lower()), str) and keys.get(k.lower())
+    has_name = any(isinstance(keys.get(lower(k)), str) and keys.get(lower(k))
                    for k in NAME_KEYS)
     has_price = any(k in keys for k in (*PRICE_KEYS, "pricerange", "prices", "variants",
                                          "offers", "price_range"))
     typename = str(keys.get("__typename") or keys.get("@type") or keys.get("type") or "")
-    if has_name and (has_price or "product" in typename.lower()):
+    if has_name and (has_price or "product" in lower(typename)):
         return True
     # A variant: no name of its own, but a SKU, a price and the options that select it.
     return bool(has_price and keys.get("sku") and isinstance(keys.get("attributes") or
@@ -268,7 +269,7 @@ def selected_options(tree: LexborHTMLParser) -> set[str]:
     """Option values the page has preselected (selected <option>s, checked radios)."""
     values = set()
     for node in select(tree, "select option[selected], input[type=radio][checked]"):
-        value = (node.attributes.get("value") or "").strip().lower()
+        value = lower((node.attributes.get("value") or "").strip())
         if value:
             values.add(value)
     return values
@@ -277,9 +278,9 @@ def selected_options(tree: LexborHTMLParser) -> set[str]:
 def _variant_values(data: dict[str, Any]) -> set[str]:
     options = _lower_keys(data).get("attributes") or _lower_keys(data).get("options")
     if isinstance(options, dict):
-        return {str(v).strip().lower() for v in options.values() if v}
+        return {lower(str(v).strip()) for v in options.values() if v}
     if isinstance(options, list):
-        return {str(v).strip().lower() for v in options if isinstance(v, str | int)}
+        return {lower(str(v).strip()) for v in options if isinstance(v, str | int)}
     return set()
 
 
@@ -297,7 +298,7 @@ def _walk(data: Any, path: str, depth: int = 0, currency: str | None = None
     if depth > 40:
         return
     if isinstance(data, dict):
-        own = next((v for k, v in data.items() if str(k).lower().replace("-", "_")
+        own = next((v for k, v in data.items() if lower(str(k)).replace("-", "_")
                     in CURRENCY_KEYS and isinstance(v, str) and len(v) == 3), None)
         currency = own or currency
         yield path, data, currency
@@ -321,7 +322,7 @@ def main_product(found: list[Found], url: str, name_hint: str | None,
                   and values <= selected and not OTHER_PRODUCTS.search(f.path)]
         if len(chosen) == 1:
             return Found(chosen[0].path, chosen[0].data, "selected_variant", chosen[0].currency)
-    slug = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
+    slug = lower(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
     name = _norm(name_hint)
 
     def score(item: Found) -> float:
@@ -329,20 +330,20 @@ def main_product(found: list[Found], url: str, name_hint: str | None,
         points = 0.0
         for key in ("handle", "slug", "url", "url_key", "urlkey", "link", "path", "seo_url"):
             value = keys.get(key)
-            if isinstance(value, str) and slug and slug in value.lower():
+            if isinstance(value, str) and slug and slug in lower(value):
                 points += 4
                 break
-        item_name = next((_norm(keys.get(k.lower())) for k in NAME_KEYS
-                          if isinstance(keys.get(k.lower()), str)), "")
+        item_name = next((_norm(keys.get(lower(k))) for k in NAME_KEYS
+                          if isinstance(keys.get(lower(k)), str)), "")
         if name and item_name and (item_name == name or item_name in name or name in item_name):
             points += 3
         item_sku = next((str(keys[k]) for k in SKU_KEYS if keys.get(k)), "")
-        if sku_hint and item_sku and item_sku.lower() == sku_hint.lower():
+        if sku_hint and item_sku and lower(item_sku) == lower(sku_hint):
             points += 3
         if OTHER_PRODUCTS.search(item.path):
             points -= 6
         if re.search(r"(?:^|\.)(?:product|pageprops\.product|detail\.products\[0\]|items\[0\])$",
-                     item.path.lower()):
+                     lower(item.path)):
             points += 1.5
         if price_of(item.data)[0] is not None:
             points += 0.5
@@ -353,7 +354,7 @@ def main_product(found: list[Found], url: str, name_hint: str | None,
 
 
 def _norm(text: object) -> str:
-    return re.sub(r"\W+", " ", str(text or "")).strip().lower()
+    return lower(re.sub(r"\W+", " ", str(text or "")).strip())
 
 
 # -- fields of one product -------------------------------------------------------------------
@@ -421,7 +422,7 @@ def _price_value(value: Any) -> tuple[Any, str | None]:
 def fields_of(found: Found) -> dict[str, Any]:
     """The record fields an embedded product object carries (raw values)."""
     keys = _lower_keys(found.data)
-    name = next((keys[k.lower()] for k in NAME_KEYS if isinstance(keys.get(k.lower()), str)),
+    name = next((keys[lower(k)] for k in NAME_KEYS if isinstance(keys.get(lower(k)), str)),
                 None)
     price, currency = price_of(found.data)
     sku_key = next((k for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)

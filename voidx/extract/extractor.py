@@ -20,6 +20,7 @@ from voidx.collect.urls import canonicalize
 from voidx.config import SourceConfig
 from voidx.extract import embedded
 from voidx.extract.blocks import block_reason
+from voidx.extract.casing import lower
 from voidx.extract.css import Markup, UnreadableMarkup, parse_html, select_first
 from voidx.extract.dom import CONFIDENT, DomReading, find_money, read_dom
 from voidx.extract.fastre import Finder
@@ -162,7 +163,7 @@ _BROWSER_ENCODINGS = {
 
 
 def _browser_encoding(label: str) -> str:
-    label = label.strip().strip("\"'").lower()
+    label = lower(label.strip().strip("\"'"))
     return _BROWSER_ENCODINGS.get(label, label)
 
 
@@ -308,7 +309,7 @@ def _shows_no_price(page: PageScan, sources: dict[str, dict[str, Any]],
     that it has no price."""
     if any(parse_price(values.get("price"), None)[0] is not None for values in sources.values()):
         return False
-    sku = (clean_text(main.get("sku")) or "").lower()
+    sku = lower(clean_text(main.get("sku")) or "")
     at = page.shown_at(sku) if len(sku) >= 3 else -1
     if at < 0 or not _quiet_around(page, at, sources):
         return False
@@ -364,8 +365,8 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 def _shown_as_text(page: PageScan, value: str) -> bool:
     """Whether the page's visible text shows ``value``, its letters and digits compared
     (``AB&amp;1234`` shows ``AB&1234``, ``AB 1234/K`` shows ``AB-1234/K``)."""
-    wanted = _NOT_ALNUM.sub("", value.lower())
-    return len(wanted) >= 3 and wanted in _NOT_ALNUM.sub("", page.visible_text().lower())
+    wanted = _NOT_ALNUM.sub("", lower(value))
+    return len(wanted) >= 3 and wanted in _NOT_ALNUM.sub("", lower(page.visible_text()))
 
 
 def _dom_product(dom: DomReading) -> bool:

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from voidx.extract.casing import lower
 from voidx.extract.record import Availability
 
 CURRENCY_SYMBOLS: dict[str, str] = {
@@ -170,7 +171,7 @@ def parse_availability(value: object) -> Availability:
         return "unknown"
     text = str(value).strip()
     last = text.rsplit("/", 1)[-1]
-    known = _KNOWN_AVAILABILITY.get(last.lower())
+    known = _KNOWN_AVAILABILITY.get(lower(last))
     if known is not None:
         return known
     text = last if text.startswith(("http://", "https://")) else text

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from voidx.extract.casing import lower
 from voidx.extract.dom import CONFIDENT, DomReading
 from voidx.extract.normalize import (
     clean_text,
@@ -302,7 +303,7 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
                 dom: DomReading) -> None:
     # The product's names: the first structured one (the record's, unless no source has
     # one) and the page's title; a labelled "SKU" that is a word of either is not one.
-    names = [str(n).lower() for n in (
+    names = [lower(str(n)) for n in (
         next((sources[s]["name"] for s in order if sources[s].get("name") not in (None, "", [])),
              None), dom.name) if n]
     ranked = [Candidate("sku", clean_text(sources[s]["sku"]), s, why=f"{s} sku")
@@ -320,7 +321,7 @@ def _choose_sku(decision: Decision, sources: dict[str, dict[str, Any]], order: l
         value = str(c.value)
         if not sku_like(value):
             continue
-        if any(value.lower() in name.split() or (len(value) > 3 and value.lower() in name)
+        if any(lower(value) in name.split() or (len(value) > 3 and lower(value) in name)
                for name in names):
             decision.candidates.append(Candidate("sku", value, "dom", c.score, c.text,
                                                  "refused: part of the product's name"))

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from voidx.extract.casing import lower
+
 # Patterns over the lower-cased page. Inside a tag a quote opens a value only right after
 # "=" (then the value may hold ">"); elsewhere, as in "content=Don't", it is a character.
 # Each "=" has one way to match: no backtracking over a tag left open.
@@ -131,7 +133,7 @@ class PageScan:
         pattern ``stop`` first matches it; lower-cased unless ``original``."""
         tail = self._collect(at, after, forward=True, original=original)
         if stop is not None:
-            cut = stop.search(tail if not original else tail.lower())
+            cut = stop.search(tail if not original else lower(tail))
             tail = tail[:cut.start()] if cut else tail
         return self._collect(at, before, forward=False, original=original) + tail
 
@@ -266,11 +268,11 @@ def lowered(text: str) -> str:
     of which is a capital ("£", "é"): lower-casing a string that is not all ASCII looks up
     each of its characters, lower-casing its UTF-8 bytes only changes A to Z."""
     if text.isascii():
-        return text.lower()
+        return lower(text)
     encoded = text.encode("utf-8", "surrogatepass")
     others = encoded.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
-    if others.lower() != others:  # a capital (or a letter lower-cased by its neighbours)
-        return text.lower()
+    if lower(others) != others:  # a capital (or a letter lower-cased by its neighbours)
+        return lower(text)
     return encoded.lower().decode("utf-8", "surrogatepass")
 
 
@@ -345,7 +347,7 @@ def unescape_attribute(value: str) -> str:
 
 def opengraph(meta: dict[str, str]) -> dict[str, Any]:
     """The product the OpenGraph / ``product:`` tags describe, if they describe one."""
-    if not meta.get("product:price:amount") and meta.get("og:type", "").lower() != "product":
+    if not meta.get("product:price:amount") and lower(meta.get("og:type", "")) != "product":
         return {}
     return {
         "name": meta.get("og:title"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from voidx.extract.casing import lower
 from voidx.extract.css import select
 from voidx.extract.normalize import parse_price, sku_like
 
@@ -23,7 +24,7 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 def _type_names(value: object) -> set[str]:
     names = value if isinstance(value, list) else [value]
-    return {str(n).rsplit("/", 1)[-1].lower() for n in names if n}
+    return {lower(str(n).rsplit("/", 1)[-1]) for n in names if n}
 
 
 # -- JSON-LD ---------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def _flatten_jsonld(node: dict[str, Any]) -> dict[str, Any]:
                          else None)
     availability = offer.get("availability")
     if isinstance(offers, list) and any(
-            isinstance(o, dict) and "instock" in str(o.get("availability", "")).lower()
+            isinstance(o, dict) and "instock" in lower(str(o.get("availability", "")))
             for o in offers):
         # One offer per size or colour: the product is available if any of them is.
         availability = "https://schema.org/InStock"
@@ -162,7 +163,7 @@ def _same_amount(a: Any, b: Any) -> bool:
 
 def _before_tax(value: Any) -> bool:
     """A ``valueAddedTaxIncluded`` that says no (a boolean, or its text)."""
-    return value is False or str(value).strip().lower() == "false"
+    return value is False or lower(str(value).strip()) == "false"
 
 
 def _pick_offer(offers: Any) -> dict[str, Any]:
