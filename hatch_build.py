@@ -11,6 +11,7 @@ compiler, ``VOIDX_PURE_PYTHON=1`` at install) the wheel is pure Python and works
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -52,12 +53,42 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def pure_python_asked() -> bool:
+    """VOIDX_PURE_PYTHON set to anything but "", "0", "false" or "no"."""
+    return os.environ.get("VOIDX_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def depended_on(root: Path, sources: list[Path]) -> list[Path]:
+    """``sources`` and every voidx module they import, directly or not: mypyc compiles them
+    with those modules' types, so a change to any of them makes the build stale."""
+    seen: dict[Path, None] = {}
+    todo = list(sources)
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen[path] = None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            for name in names:
+                if name == "voidx" or name.startswith("voidx."):
+                    base = root.joinpath(*name.split("."))
+                    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                        if candidate.is_file():
+                            todo.append(candidate)
+    return sorted(seen)
+
+
 class NativeExtractor(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         self._work: str | None = None
-        if self.target_name != "wheel" or os.environ.get("VOIDX_PURE_PYTHON"):
+        if self.target_name != "wheel" or pure_python_asked():
             return
         work = self._work = tempfile.mkdtemp(prefix="voidx-native-")
         try:
@@ -105,8 +136,10 @@ class NativeExtractor(BuildHookInterface):  # type: ignore[type-arg]
         (package / "__init__.py").write_text(
             '"""voidx.extract compiled by mypyc; voidx/extract/__init__.py decides whether '
             'to use it."""\n')
-        (package / "manifest.json").write_text(json.dumps(
-            {"sources": {s.name: digest(s) for s in sources}}, indent=1))
+        (package / "manifest.json").write_text(json.dumps({
+            "suffix": suffix, "modules": list(COMPILED),
+            "sources": {s.relative_to(root).as_posix(): digest(s)
+                        for s in depended_on(root, sources)}}, indent=1))
         files[str(package / "__init__.py")] = f"{NATIVE}/__init__.py"
         files[str(package / "manifest.json")] = f"{NATIVE}/manifest.json"
         return files

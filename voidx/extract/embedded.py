@@ -311,10 +311,11 @@ def _walk(data: Any, path: str, depth: int = 0, currency: str | None = None
                 yield from _walk(item, f"{path}[{index}]", depth + 1, currency)
 
 
-def main_product(found: list[Found], url: str, name_hint: str | None,
+def main_product(found: list[Found], url: str, name_hint: object,
                  sku_hint: str | None, selected: set[str] | None = None) -> Found | None:
     """The product this page is about: the variant the page preselected, else by URL slug,
-    name or SKU; never a related one."""
+    name or SKU; never a related one. ``name_hint``: a name as the page's data gives it (a
+    number, a list... read as its text)."""
     if not found:
         return None
     if selected:
