@@ -91,14 +91,17 @@ class NativeExtractor(BuildHookInterface):  # type: ignore[type-arg]
         if self.target_name != "wheel" or pure_python_asked():
             return
         work = self._work = tempfile.mkdtemp(prefix="voidx-native-")
+        key = "force_include_editable" if version == "editable" else "force_include"
         try:
             files = self._compile(Path(work))
         except Exception as exc:  # no compiler, no headers: the pure-Python wheel works
+            reason = " ".join(str(exc).split())[:300]
             self.app.display_warning(
                 f"voidx: the extractor was not compiled, pages are read by its Python "
-                f"sources ({exc})")
+                f"sources ({reason})")
+            # (pip shows this only with -v: the reason is kept for voidx to tell)
+            build_data[key].update(_package(Path(work), {"error": reason}))
             return
-        key = "force_include_editable" if version == "editable" else "force_include"
         build_data[key].update(files)
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
@@ -131,16 +134,20 @@ class NativeExtractor(BuildHookInterface):  # type: ignore[type-arg]
         missing = [n for n in COMPILED if f"{NATIVE}/extract/{n}{suffix}" not in files.values()]
         if missing:
             raise RuntimeError(f"mypyc built no module for {', '.join(missing)}")
-        package = work / NATIVE
-        package.mkdir()
-        (package / "__init__.py").write_text(
-            '"""voidx.extract compiled by mypyc; voidx/extract/__init__.py decides whether '
-            'to use it."""\n')
-        (package / "manifest.json").write_text(json.dumps({
+        files.update(_package(work, {
             "suffix": suffix, "modules": list(COMPILED),
             "sources": {s.relative_to(root).as_posix(): digest(s)
-                        for s in depended_on(root, sources)}}, indent=1))
-        files[str(package / "__init__.py")] = f"{NATIVE}/__init__.py"
-        files[str(package / "manifest.json")] = f"{NATIVE}/manifest.json"
+                        for s in depended_on(root, sources)}}))
         return files
+
+
+def _package(work: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """The ``voidx_native`` package's own files, with ``manifest``: built file -> wheel path."""
+    package = work / NATIVE
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text(
+        '"""voidx.extract compiled by mypyc; voidx/extract/__init__.py decides whether to use '
+        'it."""\n')
+    (package / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return {str(package / name): f"{NATIVE}/{name}" for name in ("__init__.py", "manifest.json")}
 

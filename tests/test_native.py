@@ -224,6 +224,10 @@ def test_an_edited_source_is_read_as_python_never_through_a_stale_build(
     (root / "manifest.json").write_text("{not json")
     where, why = native_build(sources, root)
     assert where is None and why.startswith(f"{root / 'manifest.json'} unreadable")
+    # An install that could not compile keeps the reason (pip shows it only with -v).
+    (root / "manifest.json").write_text(json.dumps({"error": "gcc: command not found"}))
+    assert native_build(sources, root) == (
+        None, "not compiled at install: gcc: command not found")
 
 
 def test_a_build_for_another_python_is_not_used(tmp_path: Path,

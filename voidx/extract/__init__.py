@@ -41,6 +41,8 @@ def native_build(sources: Path = Path(__file__).parents[2], root: Path | None = 
         root = Path(locations[0])
     try:
         manifest = json.loads((root / "manifest.json").read_text())
+        if "error" in manifest:
+            return None, f"not compiled at install: {manifest['error']}"
         suffix, modules, digests = manifest["suffix"], manifest["modules"], manifest["sources"]
         built = [root / "extract" / f"{name}{suffix}" for name in modules]
         built.append(root.parent / f"{NATIVE}__mypyc{suffix}")

@@ -14,6 +14,9 @@ from voidx.extract.casing import lower
 from voidx.extract.css import select, select_first
 from voidx.extract.scan import PageScan
 
+# (patterns compiled once: re's module functions look each up on every call)
+_SPACES = re.compile(r"\s+")
+
 # Markers that only a bot-check page carries (lower-case substrings: cheap on big pages).
 CHALLENGE: list[tuple[str, str, tuple[str, ...]]] = [
     ("captcha", "Cloudflare challenge", ("cf-chl-", "cf_chl_opt", "challenge-platform",
@@ -69,7 +72,7 @@ def block_reason(page: PageScan, tree: LexborHTMLParser, *, has_product_data: bo
         return ("http_error", f"HTTP {status_code} error page")
     head = page.text[:200_000]
     if not has_product_data:
-        lowered = re.sub(r"\s+", " ", lower(head)).replace("<title> ", "<title>").replace(
+        lowered = _SPACES.sub(" ", lower(head)).replace("<title> ", "<title>").replace(
             " </title>", "</title>")
         for kind, name, markers in CHALLENGE:
             if any(marker in lowered for marker in markers):

@@ -32,6 +32,13 @@ from voidx.extract.normalize import (
     sku_like,
 )
 
+# (patterns compiled once: re's module functions look each up on every call)
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—-]\s+")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_DIFFERENCE = re.compile(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$")
+_ASIN = re.compile(r"/(?:dp|gp/product)/([A-Z0-9]{10})(?:[/?]|$)")
+_FIRST_CLAUSE = re.compile(r"[,;]|\s[–—-]\s")
+
 # Single ASCII letters ("R") are too ambiguous on a page; 円, 元 and 원 are not.
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
                     if not (s.isascii() and s.isalpha() and len(s) == 1))
@@ -402,7 +409,7 @@ def _title(tree: LexborHTMLParser, title: LexborNode | None) -> str | None:
         text = node.attributes.get("content") if node.tag == "meta" else node.text(deep=True)
         text = " ".join((text or "").split())
         if selector == "title":
-            text = re.split(r"\s+[|–—-]\s+", text)[0]
+            text = _TITLE_SEPARATOR.split(text)[0]
         if text:
             return text
     return None
@@ -697,7 +704,7 @@ class _Marks:
                                           or found.group("unit")):
                 # a bare number: a quantity only under a quantity heading, never a year
                 table = next((a for a in _ancestors(row)[1:4] if a.tag == "table"), None)
-                if re.fullmatch(r"(?:19|20)\d\d", text) or not self._quantity_table(table):
+                if _YEAR.fullmatch(text) or not self._quantity_table(table):
                     found = None
             self._tiers[key] = found is not None
         return self._tiers[key]
@@ -870,7 +877,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
     if _FROM_PRICE.search(lower(_before_money(c.text))):
         c.score -= 5
         c.reasons.append("the lowest of other offers ('from'), not this offer's")
-    if re.search(r"[+−]\s?$|(?:^|[(\[])\s?-\s?$", _before_money(c.text)):
+    if _DIFFERENCE.search(_before_money(c.text)):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
     in_range, regular = marks.block(node.parent)
@@ -981,7 +988,7 @@ def _sku_candidates(body: LexborNode, main: LexborNode | None, url: str,
                                               ["labelled as the model"]))
         if found:
             break
-    asin = re.search(r"/(?:dp|gp/product)/([A-Z0-9]{10})(?:[/?]|$)", url)
+    asin = _ASIN.search(url)
     if asin:
         found.append(DomCandidate("sku", asin.group(1), 1.0, url, ["from the URL"]))
     return found
@@ -1013,7 +1020,7 @@ def _availability_candidates(body: LexborNode, main: LexborNode | None,
         text = " ".join(cell.text(deep=True, separator=" ").split())
         # (the first statement: "Nicht auf Lager, Lieferzeit ca. 3 Wochen"; "Synthetic, sold
         # out in walnut" is a gun's stock)
-        first = re.split(r"[,;]|\s[–—-]\s", text, maxsplit=1)[0].strip()
+        first = _FIRST_CLAUSE.split(text, maxsplit=1)[0].strip()
         value = parse_availability(first) if len(first) <= 30 else "unknown"
         if value != "unknown":
             found.append(DomCandidate("availability", value, 3.0, text[:80],

@@ -25,6 +25,10 @@ from voidx.extract.css import Markup, select
 from voidx.extract.fastre import finditer_where, for_re2
 from voidx.extract.normalize import parse_price
 
+# (patterns compiled once: re's module functions look each up on every call)
+_MAIN_PATH = re.compile(r"(?:^|\.)(?:product|pageprops\.product|detail\.products\[0\]|items\[0\])$")
+_NOT_WORDS = re.compile(r"\W+")
+
 NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
 PRICE_KEYS = ("display_price", "saleprice", "sale_price", "finalprice", "final_price",
               "specialprice",
@@ -343,7 +347,7 @@ def main_product(found: list[Found], url: str, name_hint: object,
             points += 3
         if OTHER_PRODUCTS.search(item.path):
             points -= 6
-        if re.search(r"(?:^|\.)(?:product|pageprops\.product|detail\.products\[0\]|items\[0\])$",
+        if _MAIN_PATH.search(
                      lower(item.path)):
             points += 1.5
         if price_of(item.data)[0] is not None:
@@ -355,7 +359,7 @@ def main_product(found: list[Found], url: str, name_hint: object,
 
 
 def _norm(text: object) -> str:
-    return lower(re.sub(r"\W+", " ", str(text or "")).strip())
+    return lower(_NOT_WORDS.sub(" ", str(text or "")).strip())
 
 
 # -- fields of one product -------------------------------------------------------------------

@@ -31,6 +31,10 @@ from voidx.extract.scan import PageScan, opengraph, scan
 from voidx.extract.selectors import apply_rules
 from voidx.extract.structured import jsonld_products, microdata_products
 
+# (patterns compiled once: re's module functions look each up on every call)
+_COUNT = re.compile(r"-?\d[\d,.\s]{0,15}")
+_NOT_DIGITS = re.compile(r"[^\d-]")
+
 # Bump when extraction changes what it produces: pages are extracted again.
 EXTRACTOR_VERSION = 5
 
@@ -460,5 +464,5 @@ def _count(value: Any) -> int | None:
     """A count such as ``"1,234"`` or ``"213 reviews"``."""
     if isinstance(value, int | float):
         return int(value)
-    match = re.search(r"-?\d[\d,.\s]{0,15}", str(value or ""))
-    return int(re.sub(r"[^\d-]", "", match.group(0))) if match else None
+    match = _COUNT.search(str(value or ""))
+    return int(_NOT_DIGITS.sub("", match.group(0))) if match else None

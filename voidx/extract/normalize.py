@@ -10,6 +10,11 @@ from functools import lru_cache
 from voidx.extract.casing import lower
 from voidx.extract.record import Availability
 
+# (patterns compiled once: re's module functions look each up on every call)
+_DIGIT = re.compile(r"\d")
+_CODE = re.compile(r"[A-Z][A-Z0-9._/-]{3,}")
+_GROUPING = re.compile(r"[ \u00a0\u202f'’]")
+
 CURRENCY_SYMBOLS: dict[str, str] = {
     "US$": "USD", "USD$": "USD", "C$": "CAD", "CA$": "CAD", "CAN$": "CAD", "A$": "AUD",
     "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN",
@@ -103,7 +108,7 @@ def parse_price(value: object, currency_hint: str | None = None
     if _PLAIN_NUMBER.fullmatch(text):  # "123.99", as structured data writes it
         return float(text), currency_code(currency_hint)
     currency = currency_code(currency_hint) or _currency_in(text)
-    if _NO_PRICE.search(text) and not re.search(r"\d", text):
+    if _NO_PRICE.search(text) and not _DIGIT.search(text):
         return None, currency
     numbers = list(_NUMBER_RE.finditer(text))
     if not numbers:
@@ -121,7 +126,7 @@ def parse_price(value: object, currency_hint: str | None = None
 def sku_like(value: str) -> bool:
     """SKUs carry a digit or are written in capitals ("ASH-EBO-M"); "arc-brass-table-lamp"
     is a URL handle and "Not available" is a sentence."""
-    return bool(re.search(r"\d", value) or re.fullmatch(r"[A-Z][A-Z0-9._/-]{3,}", value))
+    return bool(_DIGIT.search(value) or _CODE.fullmatch(value))
 
 
 def currency_code(hint: str | None) -> str | None:
@@ -143,7 +148,7 @@ def _currency_in(text: str) -> str | None:
 
 
 def _parse_number(raw: str) -> float | None:
-    digits = re.sub(r"[ \u00a0\u202f'’]", "", raw)
+    digits = _GROUPING.sub("", raw)
     last_dot, last_comma = digits.rfind("."), digits.rfind(",")
     decimal_sep: str | None = None
     if last_dot >= 0 and last_comma >= 0:
