@@ -54,7 +54,9 @@ def digest(path: Path) -> str:
 
 
 def pure_python_asked() -> bool:
-    """VOIDX_PURE_PYTHON set to anything but "", "0", "false" or "no"."""
+    """VOIDX_PURE_PYTHON set to anything but "", "0", "false" or "no" (as
+    ``voidx.extract.pure_python_asked`` reads it: the hook cannot import voidx, whose
+    dependencies the build does not have)."""
     return os.environ.get("VOIDX_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no")
 
 

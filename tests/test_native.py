@@ -49,7 +49,8 @@ pages.append((greek.encode(), "https://shop.example/p/kafetiera-odos"))
 sources = (None, SourceConfig(name="shop", start_urls=["http://shop.test/"],
                               selectors=DEMO_SELECTORS))
 rows = [as_row(extract_one(body, url, source)) for source in sources for body, url in pages]
-print(json.dumps({"status": __import__("voidx.extract").extract.NATIVE_STATUS, "rows": rows}))
+from voidx.extract import NATIVE_STATUS
+print(json.dumps({"status": NATIVE_STATUS, "rows": rows}))
 """
 
 
@@ -103,7 +104,8 @@ for i in range(int(sys.argv[2])):
                         "<h1>ΟΔΟΣ</h1><p>Sold out</p>", "<p>SKU: AB-1234</p>", ""])
     page = f"<html><head>{head}</head><body>{body}</body></html>".encode()
     rows.append(as_row(extract_one(page, "https://shop.example/p/widget", None)))
-print(json.dumps({"status": __import__("voidx.extract").extract.NATIVE_STATUS, "rows": rows}))
+from voidx.extract import NATIVE_STATUS
+print(json.dumps({"status": NATIVE_STATUS, "rows": rows}))
 """
 
 

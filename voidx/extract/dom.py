@@ -199,6 +199,11 @@ MODEL_LABEL = re.compile(r"\b(?:Model|Modell|Modèle|Modelo|Modello)(?:\s*(?:No\
 _NOTE_AT_ALL = re2.compile(for_re2(NOTE.pattern))
 
 
+def _has_note(text: str) -> bool:
+    """``NOTE.search(text)``, tried only where RE2 finds it may match."""
+    return _NOTE_AT_ALL.search(text) is not None and NOTE.search(text) is not None
+
+
 # Where a SKU label may start: its words, without their word boundaries (so at least every
 # place SKU_LABEL matches), found in one pass by RE2 (Python's engine tries each of the words
 # at every offset: 0.6 ms on a page's text).
@@ -519,7 +524,7 @@ def _regular_of_sale(text: str) -> float | None:
     if not _DISCOUNT.search(lowered):
         return None
     rest = _DISCOUNT.sub(" ", lowered)  # (the badge's own "off", "save" are no note)
-    if (_NOTE_AT_ALL.search(rest) and NOTE.search(rest)) or TAX_EXCLUDED.search(rest) \
+    if _has_note(rest) or TAX_EXCLUDED.search(rest) \
             or TAX_INCLUDED.search(rest) or "/" in text:
         return None
     pair = list(itertools.islice(_monies(text), 2))
@@ -857,7 +862,7 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         c.score -= 4
         c.reasons.append("labelled was/RRP/list price")
     row = next((a for a in ancestors[:4] if a.tag == "tr"), None)
-    if (_NOTE_AT_ALL.search(context) and NOTE.search(context)) or LABEL_NOTE.search(label) \
+    if _has_note(context) or LABEL_NOTE.search(label) \
             or TIER_LABEL.search(label) or (row is not None and marks.tier_row(row)):
         c.score -= 5
         c.reasons.append("in an instalment, shipping or saving note")
@@ -874,10 +879,11 @@ def _score(c: DomCandidate, node: LexborNode, main: LexborNode | None, order: di
         elif -30 <= distance < 0:
             c.score += 1
             c.reasons.append("just before the title")
-    if _FROM_PRICE.search(lower(_before_money(c.text))):
+    before = _before_money(c.text)
+    if _FROM_PRICE.search(lower(before)):
         c.score -= 5
         c.reasons.append("the lowest of other offers ('from'), not this offer's")
-    if _DIFFERENCE.search(_before_money(c.text)):
+    if _DIFFERENCE.search(before):
         c.score -= 5
         c.reasons.append("a price difference (+/-), not a price")
     in_range, regular = marks.block(node.parent)

@@ -108,11 +108,10 @@ class Finder:
     generator, which costs about half as much again as the search itself on a few
     kilobytes."""
 
-    __slots__ = ("_engine", "pattern")
+    __slots__ = ("_engine",)
 
     def __init__(self, pattern: str) -> None:
-        self.pattern = re2.compile(pattern)
-        self._engine: Any = self.pattern._regexp  # (the module's compiled RE2 object)
+        self._engine: Any = re2.compile(pattern)._regexp  # (the module's compiled RE2 object)
 
     def found_in(self, text: str) -> bool:
         encoded = text.encode()
