@@ -5,7 +5,7 @@ three templates: JSON-LD, microdata, plain HTML), one after the other:
 
 * ``voidx`` — the extract stage's reader as ``voidx extract`` runs it on a backlog: its
   process pool (``ExtractorPool``, one worker per core, start-up included in the time);
-* ``voidx-1`` — the same ``extract_page`` in this one process, no parallelism;
+* ``voidx-1`` — the same reader in this one process, no parallelism;
 * ``extruct`` — what a Scrapy user would write, in one process (a Scrapy item pipeline runs
   in the crawler's process): extruct for JSON-LD, microdata and OpenGraph, price-parser for
   prices, and parsel with the same CSS selectors on pages that carry no structured data.
@@ -93,18 +93,28 @@ def render_pages(n_products: int) -> list[Page]:
 
 
 # -- voidx -----------------------------------------------------------------------------------
-def voidx_extractor() -> Extract:
+def voidx_one_process() -> Batch:
+    """The stage's reader in this one process: the pool's chunks, each read a step at a time
+    over its pages (``read_pages``), as ``voidx extract --workers 1`` reads a backlog."""
     from voidx.config import SourceConfig
-    from voidx.extract.extractor import extract_page
+    from voidx.extract.workers import CHUNK, read_pages
     from voidx.pipeline import DEMO_SELECTORS
 
     source = SourceConfig(name="shop", start_urls=[f"http://{HOST}/"], selectors=DEMO_SELECTORS)
 
-    def extract(body: bytes, url: str) -> Any:
-        extraction = extract_page(body, url, source)
-        return extraction.record if extraction.status == "ok" else None
+    def run(pages: list[Page]) -> tuple[list[Any], list[str]]:
+        out: list[Any] = []
+        errors: list[str] = []
+        for start in range(0, len(pages), CHUNK):
+            chunk = pages[start:start + CHUNK]
+            for page, result in zip(chunk, read_pages([(p.body, p.url, source, None)
+                                                       for p in chunk]), strict=True):
+                if (result.reason or "").startswith("extractor error"):
+                    errors.append(f"{page.url}: {result.reason}")
+                out.append(result.record if result.status == "ok" else None)
+        return out, errors
 
-    return extract
+    return run
 
 
 def voidx_pool() -> Batch:
@@ -323,7 +333,7 @@ def main() -> int:
 
     contenders: dict[str, tuple[Batch, Callable[[Any], dict[str, Any] | None]]] = {
         "voidx": (voidx_pool(), voidx_fields),
-        "voidx-1": (one_by_one(voidx_extractor()), voidx_fields),
+        "voidx-1": (voidx_one_process(), voidx_fields),
         "extruct": (one_by_one(baseline_extractor()), lambda item: item),
     }
     results = {name: Result(name, len(pages)) for name in contenders}

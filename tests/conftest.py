@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,3 +131,23 @@ def voidx_process(project: Path, *args: str, **popen: Any) -> subprocess.Popen[s
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def before_each_page(monkeypatch: pytest.MonkeyPatch, before: Callable[[str], None]) -> None:
+    """The workers' page reader calls ``before(url)`` as each page's reading starts (to make
+    a page crash its worker, hang or take its time), the pages then read one by one; forked
+    workers inherit it."""
+    from voidx.extract import workers
+
+    real = workers.extract_pages
+
+    def reader(pages: Any, *, beat: Callable[[], None] | None = None, **kwargs: Any) -> Any:
+        out = []
+        for page in pages:
+            if beat is not None:
+                beat()  # (a page's reading starts: the watchdog's clock for it too)
+            before(page[1])
+            out.extend(real([page], beat=beat, **kwargs))
+        return out
+
+    monkeypatch.setattr(workers, "extract_pages", reader)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import before_each_page
 from voidx.config import SourceConfig
 from voidx.demo import Catalog, ShopSite
 from voidx.extract import extractor, workers
@@ -312,14 +313,11 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    real = workers.extract_page
-
-    def fragile(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def fragile(url: str) -> None:
         if url.endswith("/crash"):
             os._exit(9)  # as a segfault in a parser or the OOM killer would end it
-        return real(body, url, *args, **kwargs)
 
-    monkeypatch.setattr(workers, "extract_page", fragile)  # forked workers inherit it
+    before_each_page(monkeypatch, fragile)
     html = page("InStock", "In stock").encode()
     pages: list[tuple[bytes | None, str, str | None, str | None]] = [
         (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
@@ -339,14 +337,11 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
     page by page and the page that hangs again is quarantined."""
     import time
 
-    real = workers.extract_page
-
-    def hanging(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def hanging(url: str) -> None:
         if url.endswith("/hang"):
             time.sleep(3600)
-        return real(body, url, *args, **kwargs)
 
-    monkeypatch.setattr(workers, "extract_page", hanging)  # forked workers inherit it
+    before_each_page(monkeypatch, hanging)
     html = page("InStock", "In stock").encode()
     pages: list[tuple[bytes | None, str, str | None, str | None]] = [
         (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
@@ -367,14 +362,11 @@ def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
     hang, one for the page that hangs again), and every other page is read."""
     import time
 
-    real = workers.extract_page
-
-    def pages_of_two_kinds(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def pages_of_two_kinds(url: str) -> None:
         if url.endswith("/hang"):
             time.sleep(3600)
         if url.endswith("/slow"):
             time.sleep(0.05)
-        return real(body, url, *args, **kwargs)
 
     kills: list[int] = []
     kill = workers.ExtractorPool._kill
@@ -383,7 +375,7 @@ def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
         kills.append(1)
         kill(self)
 
-    monkeypatch.setattr(workers, "extract_page", pages_of_two_kinds)
+    before_each_page(monkeypatch, pages_of_two_kinds)
     monkeypatch.setattr(workers.ExtractorPool, "_kill", counted)
     html = page("InStock", "In stock").encode()
     pages = [(html, f"https://shop.example/p/{n}/{'slow' if n < 50 else 'fast'}", None, None)
@@ -402,14 +394,11 @@ def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(
     than ``page_timeout``, are read without the workers being killed."""
     import time
 
-    real = workers.extract_page
-
-    def slow(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def slow(url: str) -> None:
         time.sleep(0.03)
-        return real(body, url, *args, **kwargs)
 
     kills: list[int] = []
-    monkeypatch.setattr(workers, "extract_page", slow)
+    before_each_page(monkeypatch, slow)
     monkeypatch.setattr(workers.ExtractorPool, "_kill", lambda self: kills.append(1))
     html = page("InStock", "In stock").encode()
     pages = [(html, f"https://shop.example/p/{n}", None, None) for n in range(100)]

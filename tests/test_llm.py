@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, voidx_process
+from tests.conftest import Cli, before_each_page, voidx_process
 from tests.fake_anthropic import FakeAnthropic, FakeError
 from tests.servers import StaticSite
 from voidx.extract.record import ProductRecord
@@ -385,16 +385,11 @@ def test_a_page_that_stalls_a_small_run_is_quarantined_and_not_sent(
     (a loop in C code, where no signal reaches): a small backlog is read by one watched worker
     too, so that page is quarantined after ``page_timeout``, is not sent to Claude, and the
     others are read."""
-    from voidx.extract import workers
-
-    real = workers.extract_page
-
-    def hanging(body: bytes | str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def hanging(url: str) -> None:
         if url.endswith("/p/2"):
             time.sleep(3600)
-        return real(body, url, *args, **kwargs)
 
-    monkeypatch.setattr(workers, "extract_page", hanging)  # the forked worker inherits it
+    before_each_page(monkeypatch, hanging)  # the forked worker inherits it
     monkeypatch.setenv("VOIDX_EXTRACT__PAGE_TIMEOUT", "1")
     data = {"@context": "https://schema.org", "@type": "Product", "name": "Lamp", "sku": "L-1",
             "offers": {"@type": "Offer", "price": "49.90", "priceCurrency": "EUR",

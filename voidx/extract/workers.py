@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -34,7 +34,7 @@ from loguru import logger
 from pydantic_core import to_json
 
 from voidx.config import SourceConfig
-from voidx.extract.extractor import Extraction, extract_page
+from voidx.extract.extractor import Extraction, extract_pages
 from voidx.extract.record import ProductRecord
 
 # A page to read: its body (None when the store lost it), its URL, its source's name and the
@@ -72,17 +72,31 @@ def default_workers() -> int:
 def extract_one(body: bytes | None, url: str, source: SourceConfig | None,
                 charset: str | None = None) -> Extraction:
     """One page, whatever it holds: a page never stops the stage (nor ETL behind it)."""
-    if body is None:
-        return Extraction("quarantined", reason="page body missing from the store")
-    try:
-        return extract_page(body, url, source, charset=charset)
-    except Exception as exc:
-        if not _in_worker:  # a worker's caller logs the quarantined page with its reason
-            logger.bind(url=url).exception("extracting {} failed", url)
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return Extraction("quarantined", reason=(
-            f"extractor error: {type(exc).__name__}: {exc} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno})")[:500])
+    return read_pages([(body, url, source, charset)])[0]
+
+
+def read_pages(pages: Sequence[tuple[bytes | None, str, SourceConfig | None, str | None]],
+               beat: Callable[[], None] | None = None) -> list[Extraction]:
+    """Each page's extraction (``extract_pages``: the pages a step at a time), an error in
+    one page's reading quarantined with its reason and place."""
+    readable = [(body, url, source, charset) for body, url, source, charset in pages
+                if body is not None]
+    results = iter(extract_pages(readable, beat=beat))
+    out = []
+    for body, url, _, _ in pages:
+        result = next(results) if body is not None else Extraction(
+            "quarantined", reason="page body missing from the store")
+        out.append(result if isinstance(result, Extraction) else _failed(result, url))
+    return out
+
+
+def _failed(exc: Exception, url: str) -> Extraction:
+    if not _in_worker:  # a worker's caller logs the quarantined page with its reason
+        logger.opt(exception=exc).bind(url=url).error("extracting {} failed", url)
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return Extraction("quarantined", reason=(
+        f"extractor error: {type(exc).__name__}: {exc} "
+        f"(at {os.path.basename(where.filename)}:{where.lineno})")[:500])
 
 
 def as_row(result: Extraction) -> Row:
@@ -143,11 +157,14 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None,
     beats = _beats  # (None in the caller's process: nobody watches it)
     if beats is not None:
         beats[2 * _slot + 1] = number
-    rows = []
-    for body, url, name, charset in pages:
-        if beats is not None:
-            beats[2 * _slot] = time.monotonic()
-        rows.append(as_row(extract_one(body, url, known.get(name) if name else None, charset)))
+        beats[2 * _slot] = time.monotonic()
+
+    def beat() -> None:
+        beats[2 * _slot] = time.monotonic()
+
+    rows = [as_row(result) for result in read_pages(
+        [(body, url, known.get(name) if name else None, charset)
+         for body, url, name, charset in pages], beat if beats is not None else None)]
     if beats is not None:
         beats[2 * _slot] = 0.0
     return rows
