@@ -15,6 +15,7 @@ workers cannot be forked is it read in the calling process, unwatched.
 from __future__ import annotations
 
 import ctypes
+import gc
 import itertools
 import json
 import multiprocessing
@@ -120,6 +121,10 @@ def _start(sources: dict[str, SourceConfig], parent: int, beats: Any, slots: Any
         _slot, slots.value = slots.value, slots.value + 1
     _beats = beats
     _in_worker = True  # (not logger.remove(): a lock another thread held at fork would hang)
+    # What the worker inherits from its caller is never collected here: its collections do not
+    # visit those objects, so they do not write to (and copy) every page of the caller's heap
+    # they lie on (with a caller holding 10,000 pages, a fifth of the workers' time).
+    gc.freeze()
     # Ctrl-C reaches the whole process group: the caller stops the pool and saves its work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
