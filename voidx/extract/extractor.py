@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-import re2
 from pydantic import ValidationError
 from selectolax.lexbor import LexborHTMLParser
 
@@ -371,7 +370,7 @@ _CONTRADICTIONS = {kind: _markers(kind) for kind in ("in_stock", "out_of_stock",
 _TAG = re.compile(r"<[^>]*>")
 # Where other products begin after the buy box (their badges do not concern this product): an
 # element whose class or id names a block of other products.
-_OTHER_PRODUCTS = re2.compile(
+_OTHER_PRODUCTS = Finder(
     r"""(?i)<[a-z][^>]*\s(?:class|id)\s*=\s*["']?[^"'>]*(?:related|recommend|"""
     r"""recently[-_ ]?viewed|upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)|you-?may)""")
 WINDOW_BEFORE, WINDOW_AFTER = 1500, 3000  # shown characters around the product's price

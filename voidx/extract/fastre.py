@@ -117,5 +117,13 @@ class Finder:
         encoded = text.encode()
         return bool(self._engine.Match(_UNANCHORED, encoded, 0, len(encoded))[0][0] >= 0)
 
+    def start_in(self, text: str) -> int:
+        """Where the first match in ``text`` starts (a character offset), -1 if none."""
+        encoded = text.encode()
+        at: int = self._engine.Match(_UNANCHORED, encoded, 0, len(encoded))[0][0]
+        if at <= 0 or text.isascii():
+            return at
+        return len(encoded[:at].decode())
+
 
 _UNANCHORED = re2._Anchor.UNANCHORED

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voidx.extract.casing import lower
+from voidx.extract.fastre import Finder
 
 # Patterns over the lower-cased page. Inside a tag a quote opens a value only right after
 # "=" (then the value may hold ">"); elsewhere, as in "content=Don't", it is a character.
@@ -126,15 +127,15 @@ class PageScan:
     def is_hidden(self, at: int) -> bool:
         return _inside(at, self.hidden)
 
-    def shown_around(self, at: int, before: int, after: int, stop: Any = None, *,
+    def shown_around(self, at: int, before: int, after: int, stop: Finder | None = None, *,
                      original: bool = False) -> str:
         """The body around offset ``at``: ``before`` and ``after`` characters a shopper can
         see (hidden parts skipped and not counted), the part after ``at`` ending where the
         pattern ``stop`` first matches it; lower-cased unless ``original``."""
         tail = self._collect(at, after, forward=True, original=original)
         if stop is not None:
-            cut = stop.search(tail if not original else lower(tail))
-            tail = tail[:cut.start()] if cut else tail
+            cut = stop.start_in(tail if not original else lower(tail))
+            tail = tail[:cut] if cut >= 0 else tail
         return self._collect(at, before, forward=False, original=original) + tail
 
     def _collect(self, at: int, wanted: int, *, forward: bool, original: bool) -> str:
