@@ -309,6 +309,62 @@ def test_a_worker_dying_between_two_looks_fails_the_chunk_in_its_turn() -> None:
     assert json.loads(rows[-1][2] or "{}")["url"] == f"https://shop.example/p/{len(pages) - 1}"
 
 
+def test_pages_read_a_step_at_a_time_are_read_as_each_alone() -> None:
+    """``extract_pages`` reads a chunk a step at a time over its pages: each page's extraction
+    is the one it gets read alone, a page on which a step fails gets its error and the others
+    go on, and the watchdog hears a beat as each page's step starts."""
+    catalog = Catalog(n_products=60, seed=3)
+    site = ShopSite(catalog, day=1)
+    source = SourceConfig(name="shop", start_urls=["http://shop.test/"],
+                          selectors=DEMO_SELECTORS)
+    pages: list[extractor.PageIn] = []
+    for product in catalog.products:
+        if not product.js_only:
+            path = catalog.product_path(product)
+            pages.append((site.handle("GET", path, {"host": "shop.test"})[2],
+                          f"http://shop.test{path}", source, None))
+    pages.insert(7, (page("OutOfStock", "Sold out").encode("cp1252"), URL, None, "cp1252"))
+    pages.insert(9, ("<html><body><p>No product here</p></body></html>", URL, None, None))
+    # Rules that are no table (a source built without validation): a step fails.
+    broken = SourceConfig.model_construct(name="x", start_urls=[URL], selectors=42)
+    pages.insert(11, ("<html><body><h1>Kettle</h1></body></html>", URL, broken, None))
+    beats: list[int] = []
+    together = extractor.extract_pages(pages, beat=lambda: beats.append(1))
+    assert len(together) == len(pages) and len(beats) >= len(pages)
+    assert isinstance(together[11], Exception)
+    assert together[9].status == "no_product"  # type: ignore[union-attr]
+    assert together[7].record is not None  # type: ignore[union-attr]
+    assert together[7].record.availability == "out_of_stock"  # type: ignore[union-attr]
+    for n, ((html, url, src, charset), result) in enumerate(zip(pages, together, strict=True)):
+        if n == 11:
+            with pytest.raises(type(result)):
+                extract_page(html, url, src, charset=charset)
+            continue
+        alone = extract_page(html, url, src, charset=charset)
+        assert isinstance(result, extractor.Extraction)
+        assert (result.status, result.method, result.reason, result.provenance) == \
+            (alone.status, alone.method, alone.reason, alone.provenance), url
+        assert result.record == alone.record, url
+    assert sum(r.status == "ok" for r in together if not isinstance(r, Exception)) \
+        >= len(pages) - 4
+
+
+def test_a_step_goes_over_a_bounded_amount_of_html_at_once() -> None:
+    """The documents of the pages a step goes over are in memory together: large pages are
+    read in smaller groups (a huge one alone), each group's pages let go once it is done."""
+    big = "x" * (extractor.GROUP_BYTES // 3)
+    sizes = [len(big)] * 7 + [100] * 3 + [3 * len(big)] + [100]
+    readings = [extractor._Reading("<p>" + "y" * (n - 3), URL, None, None, None, False)
+                for n in sizes]
+    groups = extractor._groups(readings)
+    assert [len(g) for g in groups] == [3, 3, 4, 1, 1]
+    assert all(sum(len(r.html) for r in g) <= extractor.GROUP_BYTES or len(g) == 1
+               for g in groups)
+    assert [r for g in groups for r in g] == readings
+    results = extractor.extract_pages([(r.html, URL, None, None) for r in readings])
+    assert [r.status for r in results] == ["no_product"] * len(sizes)  # type: ignore[union-attr]
+
+
 def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import os

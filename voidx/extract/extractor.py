@@ -74,10 +74,36 @@ def extract_pages(pages: Sequence[PageIn], *, status_code: int | None = None,
     reading raised (the other pages go on). The pages are read a step at a time, each step
     over all of them: one step's code and tables then stay in the processor's caches from
     one page to the next, where reading the pages one after the other runs through all the
-    steps' code for every page (a fifth less time a page on the demo shop's). ``beat`` is
+    steps' code for every page (about a quarter less time a demo page). ``beat`` is
     called as each page's step starts (a watchdog's heartbeat)."""
     readings = [_Reading(html, url, source, charset, status_code, read_in_full)
                 for html, url, source, charset in pages]
+    for group in _groups(readings):
+        _read_group(group, beat)
+    return [r.result if r.result is not None else Extraction("quarantined", reason=(
+        "extractor error: no step finished the page")) for r in readings]
+
+
+# The pages a step goes over at once hold at most this much HTML: their documents are in
+# memory together (a few large pages are read in smaller groups, a huge one alone).
+GROUP_BYTES = 1 << 20
+
+
+def _groups(readings: list[_Reading]) -> list[list[_Reading]]:
+    """``readings`` in order, in groups holding at most ``GROUP_BYTES`` of HTML (or one
+    page)."""
+    groups: list[list[_Reading]] = []
+    size = 0
+    for reading in readings:
+        if not groups or size + len(reading.html) > GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(reading)
+        size += len(reading.html)
+    return groups
+
+
+def _read_group(readings: list[_Reading], beat: Callable[[], None] | None) -> None:
     for step in _STEPS:
         for reading in readings:
             if reading.result is None:
@@ -85,12 +111,12 @@ def extract_pages(pages: Sequence[PageIn], *, status_code: int | None = None,
                     beat()
                 try:
                     step(reading)
-                except UnreadableMarkup as exc:
-                    reading.result = Extraction("quarantined", reason=str(exc))
-                except Exception as exc:
-                    reading.result = exc
-    return [r.result if r.result is not None else Extraction("quarantined", reason=(
-        "extractor error: no step finished the page")) for r in readings]
+                except UnreadableMarkup as unreadable:
+                    reading.result = Extraction("quarantined", reason=str(unreadable))
+                except Exception as error:  # (one name per type: mypyc checks it)
+                    reading.result = error
+    for reading in readings:
+        reading.release()
 
 
 class _Reading:
@@ -121,6 +147,12 @@ class _Reading:
         if self.tree is None:
             self.tree = parse_html(self.text, self.page)
         return self.tree
+
+    def release(self) -> None:
+        """Let go of the page, its scan and its document (its result is kept)."""
+        self.html = self.text = ""
+        self.page = self.tree = self.decision = None
+        self.sources = {}
 
 
 def _scan_step(r: _Reading) -> None:
