@@ -141,11 +141,12 @@ def before_each_page(monkeypatch: pytest.MonkeyPatch, before: Callable[[str], No
 
     real = workers.extract_pages
 
-    def reader(pages: Any, *, beat: Callable[[], None] | None = None, **kwargs: Any) -> Any:
+    def reader(pages: Any, *, beat: Callable[[float], None] | None = None,
+               **kwargs: Any) -> Any:
         out = []
         for page in pages:
             if beat is not None:
-                beat()  # (a page's reading starts: the watchdog's clock for it too)
+                beat(0.0)  # (a page's reading starts: the watchdog's clock for it too)
             before(page[1])
             out.extend(real([page], beat=beat, **kwargs))
         return out

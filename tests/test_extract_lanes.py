@@ -328,9 +328,11 @@ def test_pages_read_a_step_at_a_time_are_read_as_each_alone() -> None:
     # Rules that are no table (a source built without validation): a step fails.
     broken = SourceConfig.model_construct(name="x", start_urls=[URL], selectors=42)
     pages.insert(11, ("<html><body><h1>Kettle</h1></body></html>", URL, broken, None))
-    beats: list[int] = []
-    together = extractor.extract_pages(pages, beat=lambda: beats.append(1))
+    beats: list[float] = []
+    together = extractor.extract_pages(pages, beat=beats.append)
     assert len(together) == len(pages) and len(beats) >= len(pages)
+    # each page's beat tells how long its earlier steps took: 0 at its first step
+    assert beats[:len(pages)] == [0.0] * len(pages) and max(beats) > 0
     assert isinstance(together[11], Exception)
     assert together[9].status == "no_product"  # type: ignore[union-attr]
     assert together[7].record is not None  # type: ignore[union-attr]
@@ -347,6 +349,16 @@ def test_pages_read_a_step_at_a_time_are_read_as_each_alone() -> None:
         assert result.record == alone.record, url
     assert sum(r.status == "ok" for r in together if not isinstance(r, Exception)) \
         >= len(pages) - 4
+
+
+def test_a_page_the_reader_cannot_take_is_quarantined_and_its_chunk_read() -> None:
+    """A page whose body is no bytes (nothing the store gives, but a page never stops the
+    stage): the chunk is read page by page, that page quarantined with the error."""
+    html = page("InStock", "In stock").encode()
+    rows = workers._read([(html, f"{URL}/1", None, None), (html, None, None, None),  # type: ignore[list-item]
+                          (html, f"{URL}/3", None, None)])
+    assert [row[0] for row in rows] == ["ok", "quarantined", "ok"]
+    assert (rows[1][4] or "").startswith("extractor error: ")
 
 
 def test_a_step_goes_over_a_bounded_amount_of_html_at_once() -> None:

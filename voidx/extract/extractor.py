@@ -8,6 +8,8 @@ and ``reconcile`` picks one value per field, keeping the losers and why in the p
 from __future__ import annotations
 
 import re
+import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -68,14 +70,15 @@ PageIn = tuple[bytes | str, str, SourceConfig | None, str | None]
 
 
 def extract_pages(pages: Sequence[PageIn], *, status_code: int | None = None,
-                  read_in_full: bool = False, beat: Callable[[], None] | None = None
+                  read_in_full: bool = False, beat: Callable[[float], None] | None = None
                   ) -> list[Extraction | Exception]:
     """Each page's extraction, as ``extract_page`` reads it alone, or the exception its
     reading raised (the other pages go on). The pages are read a step at a time, each step
     over all of them: one step's code and tables then stay in the processor's caches from
     one page to the next, where reading the pages one after the other runs through all the
     steps' code for every page (about a quarter less time a demo page). ``beat`` is
-    called as each page's step starts (a watchdog's heartbeat)."""
+    called as each page's step starts with the seconds the page's earlier steps took (a
+    watchdog's heartbeat: the page has been read for that long)."""
     readings = [_Reading(html, url, source, charset, status_code, read_in_full)
                 for html, url, source, charset in pages]
     for group in _groups(readings):
@@ -103,18 +106,23 @@ def _groups(readings: list[_Reading]) -> list[list[_Reading]]:
     return groups
 
 
-def _read_group(readings: list[_Reading], beat: Callable[[], None] | None) -> None:
+def _read_group(readings: list[_Reading], beat: Callable[[float], None] | None) -> None:
     for step in _STEPS:
         for reading in readings:
             if reading.result is None:
                 if beat is not None:
-                    beat()
+                    beat(reading.spent)
+                    started = time.monotonic()
                 try:
                     step(reading)
                 except UnreadableMarkup as unreadable:
                     reading.result = Extraction("quarantined", reason=str(unreadable))
                 except Exception as error:  # (one name per type: mypyc checks it)
+                    # Its frames let go of their documents: the error is kept to the end.
+                    traceback.clear_frames(error.__traceback__)
                     reading.result = error
+                if beat is not None:
+                    reading.spent += time.monotonic() - started
     for reading in readings:
         reading.release()
 
@@ -135,6 +143,7 @@ class _Reading:
         self.tree: LexborHTMLParser | None = None
         self.sources: dict[str, dict[str, Any]] = {}
         self.shown = False  # the data's price is plainly shown: the page need not be read
+        self.spent = 0.0  # seconds its steps took (when a watchdog listens)
         self.decision: Decision | None = None  # what reconcile made of a plainly shown page
         self.result: Extraction | Exception | None = None
 

@@ -77,12 +77,21 @@ def extract_one(body: bytes | None, url: str, source: SourceConfig | None,
 
 
 def read_pages(pages: Sequence[tuple[bytes | None, str, SourceConfig | None, str | None]],
-               beat: Callable[[], None] | None = None) -> list[Extraction]:
+               beat: Callable[[float], None] | None = None) -> list[Extraction]:
     """Each page's extraction (``extract_pages``: the pages a step at a time), an error in
     one page's reading quarantined with its reason and place."""
     readable = [(body, url, source, charset) for body, url, source, charset in pages
                 if body is not None]
-    results = iter(extract_pages(readable, beat=beat))
+    try:
+        found = extract_pages(readable, beat=beat)
+    except Exception:  # a page the reader cannot take (its body no bytes...): each alone
+        found = []
+        for page in readable:
+            try:
+                found.extend(extract_pages([page], beat=beat))
+            except Exception as exc:
+                found.append(exc)
+    results = iter(found)
     out = []
     for body, url, _, _ in pages:
         result = next(results) if body is not None else Extraction(
@@ -164,8 +173,8 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None,
         beats[2 * _slot + 1] = number
         beats[2 * _slot] = time.monotonic()
 
-    def beat() -> None:
-        beats[2 * _slot] = time.monotonic()
+    def beat(spent: float) -> None:  # the page has been read for ``spent`` seconds
+        beats[2 * _slot] = time.monotonic() - spent
 
     rows = [as_row(result) for result in read_pages(
         [(body, url, known.get(name) if name else None, charset)
