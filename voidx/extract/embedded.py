@@ -29,7 +29,8 @@ from voidx.extract.normalize import parse_price
 _MAIN_PATH = re.compile(r"(?:^|\.)(?:product|pageprops\.product|detail\.products\[0\]|items\[0\])$")
 _NOT_WORDS = re.compile(r"\W+")
 
-NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "productTitle")
+# (lower-case: they are looked up among keys lower-cased by _lower_keys)
+NAME_KEYS = ("name", "title", "productname", "product_name", "item_name", "producttitle")
 PRICE_KEYS = ("display_price", "saleprice", "sale_price", "finalprice", "final_price",
               "specialprice",
               "special_price", "currentprice", "current_price", "price_amount", "price",
@@ -257,8 +258,7 @@ def _lower_keys(data: dict[str, Any]) -> dict[str, Any]:
 
 def _looks_like_product(data: dict[str, Any]) -> bool:
     keys = _lower_keys(data)
-    has_name = any(isinstance(keys.get(lower(k)), str) and keys.get(lower(k))
-                   for k in NAME_KEYS)
+    has_name = any(isinstance(keys.get(k), str) and keys.get(k) for k in NAME_KEYS)
     has_price = any(k in keys for k in (*PRICE_KEYS, "pricerange", "prices", "variants",
                                          "offers", "price_range"))
     typename = str(keys.get("__typename") or keys.get("@type") or keys.get("type") or "")
@@ -338,8 +338,8 @@ def main_product(found: list[Found], url: str, name_hint: object,
             if isinstance(value, str) and slug and slug in lower(value):
                 points += 4
                 break
-        item_name = next((_norm(keys.get(lower(k))) for k in NAME_KEYS
-                          if isinstance(keys.get(lower(k)), str)), "")
+        item_name = next((_norm(keys.get(k)) for k in NAME_KEYS
+                          if isinstance(keys.get(k), str)), "")
         if name and item_name and (item_name == name or item_name in name or name in item_name):
             points += 3
         item_sku = next((str(keys[k]) for k in SKU_KEYS if keys.get(k)), "")
@@ -347,8 +347,7 @@ def main_product(found: list[Found], url: str, name_hint: object,
             points += 3
         if OTHER_PRODUCTS.search(item.path):
             points -= 6
-        if _MAIN_PATH.search(
-                     lower(item.path)):
+        if _MAIN_PATH.search(lower(item.path)):
             points += 1.5
         if price_of(item.data)[0] is not None:
             points += 0.5
@@ -427,8 +426,7 @@ def _price_value(value: Any) -> tuple[Any, str | None]:
 def fields_of(found: Found) -> dict[str, Any]:
     """The record fields an embedded product object carries (raw values)."""
     keys = _lower_keys(found.data)
-    name = next((keys[lower(k)] for k in NAME_KEYS if isinstance(keys.get(lower(k)), str)),
-                None)
+    name = next((keys[k] for k in NAME_KEYS if isinstance(keys.get(k), str)), None)
     price, currency = price_of(found.data)
     sku_key = next((k for k in SKU_KEYS if keys.get(k) not in (None, "", 0)), None)
     sku = str(keys[sku_key]) if sku_key else None

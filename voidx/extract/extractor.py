@@ -83,8 +83,11 @@ def extract_pages(pages: Sequence[PageIn], *, status_code: int | None = None,
                 for html, url, source, charset in pages]
     for group in _groups(readings):
         _read_group(group, beat)
-    return [r.result if r.result is not None else Extraction("quarantined", reason=(
-        "extractor error: no step finished the page")) for r in readings]
+    results = []
+    for reading in readings:
+        assert reading.result is not None  # (the last step ends every page)
+        results.append(reading.result)
+    return results
 
 
 # The pages a step goes over at once hold at most this much HTML: their documents are in
@@ -127,25 +130,23 @@ def _read_group(readings: list[_Reading], beat: Callable[[float], None] | None) 
         reading.release()
 
 
+@dataclass
 class _Reading:
     """One page on its way through the steps; ``result`` is set by the step that ends it."""
 
-    def __init__(self, html: bytes | str, url: str, source: SourceConfig | None,
-                 charset: str | None, status_code: int | None, read_in_full: bool) -> None:
-        self.html = html
-        self.url = url
-        self.source = source
-        self.charset = charset
-        self.status_code = status_code
-        self.read_in_full = read_in_full
-        self.text = ""
-        self.page: PageScan | None = None
-        self.tree: LexborHTMLParser | None = None
-        self.sources: dict[str, dict[str, Any]] = {}
-        self.shown = False  # the data's price is plainly shown: the page need not be read
-        self.spent = 0.0  # seconds its steps took (when a watchdog listens)
-        self.decision: Decision | None = None  # what reconcile made of a plainly shown page
-        self.result: Extraction | Exception | None = None
+    html: bytes | str
+    url: str
+    source: SourceConfig | None
+    charset: str | None
+    status_code: int | None
+    read_in_full: bool
+    text: str = ""
+    page: PageScan | None = None
+    tree: LexborHTMLParser | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shown: bool = False  # the data's price is plainly shown: the page need not be read
+    spent: float = 0.0  # seconds its steps took (when a watchdog listens)
+    result: Extraction | Exception | None = None
 
     @property
     def scanned(self) -> PageScan:
@@ -160,7 +161,7 @@ class _Reading:
     def release(self) -> None:
         """Let go of the page, its scan and its document (its result is kept)."""
         self.html = self.text = ""
-        self.page = self.tree = self.decision = None
+        self.page = self.tree = None
         self.sources = {}
 
 
@@ -195,14 +196,10 @@ def _shown_step(r: _Reading) -> None:
         and _plainly_shown(r.scanned, r.sources)
 
 
-def _reconcile_step(r: _Reading) -> None:
-    if r.shown:  # (prefer = "selectors" always reads the page)
-        r.decision = reconcile(r.sources, DomReading(), data_shown=True)
-
-
-def _record_step(r: _Reading) -> None:
-    if r.decision is not None:
-        r.result = _decided(r.decision, r.url, r.scanned.canonical)
+def _decide_step(r: _Reading) -> None:
+    if r.shown:
+        r.result = _decide(r.sources, DomReading(), r.url, r.source, r.scanned.canonical,
+                           plainly_shown=True)
 
 
 def _read_step(r: _Reading) -> None:
@@ -234,19 +231,14 @@ def _read_step(r: _Reading) -> None:
 
 _STEPS: tuple[Callable[[_Reading], None], ...] = (
     _scan_step, _microdata_step, _structured_step, _rules_step, _shown_step,
-    _reconcile_step, _record_step, _read_step)
+    _decide_step, _read_step)
 
 
 def _decide(sources: dict[str, dict[str, Any]], dom: DomReading, url: str,
             source: SourceConfig | None, canonical: str | None, *,
             plainly_shown: bool = False) -> Extraction:
-    return _decided(reconcile(sources, dom, data_shown=plainly_shown,
-                              prefer_selectors=bool(source and source.prefer == "selectors")),
-                    url, canonical)
-
-
-def _decided(decision: Decision, url: str, canonical: str | None) -> Extraction:
-    """The record ``decision`` makes, validated, else the page quarantined with the reason."""
+    decision = reconcile(sources, dom, data_shown=plainly_shown,
+                         prefer_selectors=bool(source and source.prefer == "selectors"))
     provenance = decision.provenance()
     if not decision.values.get("name"):
         return Extraction("quarantined", reason="product data without a name",
