@@ -171,6 +171,8 @@ def test_rules_for_missing_fields_need_the_dom(no_dom: list[str]) -> None:
 
 # -- the worker pool -------------------------------------------------------------------------
 def test_pool_reads_what_one_process_reads() -> None:
+    import os
+
     catalog = Catalog(n_products=POOL_MIN_PAGES + 40, seed=3)
     site = ShopSite(catalog, day=2)
     pages: list[tuple[bytes | None, str, str | None, str | None]] = []
@@ -188,11 +190,13 @@ def test_pool_reads_what_one_process_reads() -> None:
         read = list(pool.read(tagged))
         pooled = [row for _, chunk in read for row in chunk]
         assert [tag for tags, _ in read for tag in tags] == list(range(len(pages)))
-        assert pool._pool is not None  # the pages really went to worker processes
+        # the pages really went to worker processes, both of them
+        assert all(w is not None and w.process.pid != os.getpid() for w in pool._workers)
+        assert len(pool._workers) == 2
     with ExtractorPool(sources, 2, backlog=POOL_MIN_PAGES - 1) as small:
         assert small.workers == 1 and not small.in_process  # one worker, watched
         single = [row for _, chunk in small.read(tagged) for row in chunk]
-        assert small._pool is not None
+        assert [w is not None for w in small._workers] == [True]
     local = workers._read([page for _, page in tagged], sources)  # in this process
     assert pooled == single == local
     assert len(pooled) == len(pages)
@@ -288,25 +292,34 @@ def test_lanes_fixtures_are_read_right() -> None:
         ("LX-200", "refused: part of the product's name")]
 
 
-def test_a_worker_dying_between_two_looks_fails_the_chunk_in_its_turn() -> None:
-    """A worker that dies while the caller stores a chunk breaks the pool before the next
-    submission: that chunk must wait its turn and be read, not end the stage."""
+def test_a_worker_dying_between_two_reads_is_replaced_and_nothing_read_twice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies while it has nothing to read (between two batches the caller
+    stores) is found dead before it is given a chunk: a new one reads it, whole."""
     import os
-    from concurrent.futures.process import BrokenProcessPool
 
+    alone: list[int] = []
+    lost = workers.ExtractorPool._lost
+
+    def counted(self: Any, worker: Any, *, stuck: bool) -> None:
+        alone.append(len(worker.sent))
+        lost(self, worker, stuck=stuck)
+
+    monkeypatch.setattr(workers.ExtractorPool, "_lost", counted)
     html = page("InStock", "In stock").encode()
     pages: list[tuple[bytes | None, str, str | None, str | None]] = [
         (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
     with ExtractorPool({}, 2, backlog=len(pages)) as pool:
-        dying = pool._ensure_pool().submit(os._exit, 9)
-        with pytest.raises(BrokenProcessPool):
-            dying.result(timeout=30)
-        failed = pool._submit(0, [(None, pages[0])])  # the pool is broken: no exception here
-        with pytest.raises(BrokenProcessPool):
-            failed.result(timeout=0)
+        first = [row for _, chunk in pool.read((None, p) for p in pages[:100]) for row in chunk]
+        dead = pool._workers[0]
+        assert dead is not None
+        os.kill(dead.process.pid or 0, 9)
+        dead.process.join()
         rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
-    assert [row[0] for row in rows] == ["ok"] * len(pages)
+        assert pool._workers[0] is not dead
+    assert [row[0] for row in first + rows] == ["ok"] * (100 + len(pages))
     assert json.loads(rows[-1][2] or "{}")["url"] == f"https://shop.example/p/{len(pages) - 1}"
+    assert alone == []  # (no chunk was read page by page)
 
 
 def test_pages_read_a_step_at_a_time_are_read_as_each_alone() -> None:
@@ -425,9 +438,9 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
 
 def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The caller waits on a slow first chunk while a worker hangs in the second: the second
-    is read page by page in its turn, the first is read again whole (one kill to stop the
-    hang, one for the page that hangs again), and every other page is read."""
+    """The caller waits on a slow first chunk while the other worker hangs in the second: that
+    worker alone is killed and its chunk read page by page, the first chunk read on (one kill
+    to stop the hang, one for the page that hangs again), and every other page is read."""
     import time
 
     def pages_of_two_kinds(url: str) -> None:
@@ -439,9 +452,9 @@ def test_the_chunk_a_worker_is_stuck_in_is_the_one_read_page_by_page(
     kills: list[int] = []
     kill = workers.ExtractorPool._kill
 
-    def counted(self: Any) -> None:
+    def counted(self: Any, worker: Any) -> None:
         kills.append(1)
-        kill(self)
+        kill(self, worker)
 
     before_each_page(monkeypatch, pages_of_two_kinds)
     monkeypatch.setattr(workers.ExtractorPool, "_kill", counted)
@@ -467,7 +480,7 @@ def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(
 
     kills: list[int] = []
     before_each_page(monkeypatch, slow)
-    monkeypatch.setattr(workers.ExtractorPool, "_kill", lambda self: kills.append(1))
+    monkeypatch.setattr(workers.ExtractorPool, "_kill", lambda self, worker: kills.append(1))
     html = page("InStock", "In stock").encode()
     pages = [(html, f"https://shop.example/p/{n}", None, None) for n in range(100)]
     with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES, page_timeout=0.5) as pool:

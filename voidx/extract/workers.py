@@ -4,32 +4,47 @@ Reading a page is pure CPU work on bytes already stored, so a backlog is split i
 that a pool of worker processes reads with the same extractor; the caller keeps the store
 (one writer) and gets back, in page order, each page's row as the store keeps it (status,
 method, record and provenance as JSON, reason): strings cross the pipe several times faster
-than the objects they describe. Workers are forked from the caller where the platform allows
-(no interpreter start, nothing imported again; they never touch the caller's database
-connection and leave through ``os._exit``), else spawned. Below about a thousand pages more
-workers' start-up and pipes eat what they save: a small backlog is read by one forked worker
-(5 ms to start), so that a page the extractor never finishes is still stopped; only where
-workers cannot be forked is it read in the calling process, unwatched.
+than the objects they describe.
+
+Workers are forked from the caller (no interpreter start, nothing imported again; they never
+touch the caller's database connection and leave through ``os._exit``). Each has a pipe for
+its chunks and one for its rows, and the caller's one thread keeps both moving without ever
+waiting on one of them: no threads of its own beside the workers (a ``concurrent.futures``
+pool's feeder and manager threads took about a tenth of the two cores' time from the
+workers). As each worker reads its own chunks in the order it got them, the caller knows
+which chunk a worker was reading when it died or got stuck: that chunk alone is read again,
+page by page, to find and quarantine the page; the worker is replaced and the chunks it had
+not begun go to the others.
+
+Below about a thousand pages more workers' start-up and pipes eat what they save: a small
+backlog is read by one forked worker (5 ms to start), so that a page the extractor never
+finishes is still stopped. Where processes cannot be forked (Windows), or in a daemonic
+process (which may not have children), pages are read in the calling process, unwatched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import itertools
 import json
 import multiprocessing
 import os
+import pickle
+import selectors
 import signal
+import struct
+import sys
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from loguru import logger
 from pydantic_core import to_json
@@ -47,17 +62,22 @@ Row = tuple[str, str | None, str | None, str, str | None]
 POOL_MIN_PAGES = 1000  # below this, more than one worker's start-up costs more than it saves
 PAGE_TIMEOUT_S = 60.0  # a worker reading one page this long is stuck on it
 CHUNK = 50  # pages per task: large enough to amortise the pipe, small enough to balance
-IN_FLIGHT = 4  # chunks per worker submitted ahead of the one the caller waits for
+IN_FLIGHT = 4  # tasks sent to a worker ahead of its rows (and chunks read ahead, per worker)
+# Each pipe's buffer (Linux; 64 KB otherwise): a worker's next chunks wait in its pipe, and
+# its rows in the other, while the caller stores a chunk.
+PIPE_BYTES = 1 << 20
 # Reasons of pages no worker got through: nothing else reads them in the caller's process.
 CRASHED = "extractor crashed"
 TIMED_OUT = "extractor timed out"
 T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+_LENGTH = struct.Struct("<Q")  # before each message on a pipe: its pickle's length
+
 _sources: dict[str, SourceConfig] = {}
 _in_worker = False
-# A worker's heartbeat: when it started the page it reads (time.monotonic(), shared by the
-# processes of a machine; 0.0 between chunks) and the number of the chunk it reads; two
-# slots per worker of the pool.
+# The workers' heartbeats, one slot each: when the worker started the page it reads
+# (time.monotonic(), shared by the processes of a machine; 0.0 between chunks).
 _beats: Any = None
 _slot = 0
 
@@ -123,12 +143,9 @@ def from_row(row: Row) -> Extraction:
                       method=method, provenance=json.loads(provenance), reason=reason)
 
 
-def _start(sources: dict[str, SourceConfig], parent: int, beats: Any, slots: Any) -> None:
+def _start(sources: dict[str, SourceConfig], parent: int, beats: Any, slot: int) -> None:
     global _sources, _in_worker, _beats, _slot
-    _sources = sources
-    with slots.get_lock():
-        _slot, slots.value = slots.value, slots.value + 1
-    _beats = beats
+    _sources, _beats, _slot = sources, beats, slot
     _in_worker = True  # (not logger.remove(): a lock another thread held at fork would hang)
     # What the worker inherits from its caller is never collected here: its collections do not
     # visit those objects, so they do not write to (and copy) every page of the caller's heap
@@ -159,38 +176,95 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="voidx-parent-watch", daemon=True).start()
 
 
+def _serve(tasks: int, rows: int, theirs: list[int], sources: dict[str, SourceConfig],
+           parent: int, beats: Any, slot: int) -> None:
+    """A worker's life: each chunk of pages from the pipe ``tasks``, its rows to the pipe
+    ``rows``, until the caller closes ``tasks``. ``theirs``: the caller's ends of the pool's
+    pipes, this worker's and the others' (closed here: a worker holding another's chunk pipe
+    open would keep that one from seeing the caller close it)."""
+    for fd in theirs:
+        os.close(fd)
+    _start(sources, parent, beats, slot)
+    with open(tasks, "rb", buffering=PIPE_BYTES) as incoming:
+        while len(head := incoming.read(_LENGTH.size)) == _LENGTH.size:
+            pages = pickle.loads(incoming.read(_LENGTH.unpack(head)[0]))
+            message = pickle.dumps(_read(pages), pickle.HIGHEST_PROTOCOL)
+            _write_all(rows, _LENGTH.pack(len(message)) + message)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _chunks(items: Iterable[tuple[T, Page]]) -> Iterator[list[tuple[T, Page]]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, CHUNK)):
         yield chunk
 
 
-def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None,
-          number: int = -1) -> list[Row]:
+def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None) -> list[Row]:
     known = _sources if sources is None else sources
     beats = _beats  # (None in the caller's process: nobody watches it)
     if beats is not None:
-        beats[2 * _slot + 1] = number
-        beats[2 * _slot] = time.monotonic()
+        beats[_slot] = time.monotonic()
 
     def beat(spent: float) -> None:  # the page has been read for ``spent`` seconds
-        beats[2 * _slot] = time.monotonic() - spent
+        beats[_slot] = time.monotonic() - spent
 
     rows = [as_row(result) for result in read_pages(
         [(body, url, known.get(name) if name else None, charset)
          for body, url, name, charset in pages], beat if beats is not None else None)]
     if beats is not None:
-        beats[2 * _slot] = 0.0
+        beats[_slot] = 0.0
     return rows
 
 
-class _Stuck(Exception):
-    """A worker has been reading one page for ``page_timeout``: it is stuck on it, in the
-    chunk ``number``."""
+def _pipe() -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    if sys.platform == "linux":
+        import fcntl  # (not on Windows, where nothing is forked)
 
-    def __init__(self, number: int) -> None:
-        super().__init__(number)
-        self.number = number
+        with contextlib.suppress(OSError):  # (over the user's pipe memory: the default size)
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return read_end, write_end
+
+
+@dataclass(eq=False)
+class _Chunk(Generic[T]):
+    """Pages the caller gets back together, in its order; ``waiting``: its tasks not yet
+    answered (one, or one per page once it is read page by page)."""
+
+    tags: list[T]
+    pages: list[Page]
+    rows: list[Row | None]
+    waiting: int = 1
+
+
+@dataclass(eq=False)
+class _Task:
+    """Pages of ``chunk`` from its page ``start`` on, sent to a worker together; ``alone``:
+    one page read by itself, which is quarantined if its worker dies or gets stuck on it."""
+
+    chunk: _Chunk[Any]
+    start: int
+    pages: list[Page]
+    alone: bool = False
+
+
+@dataclass(eq=False)
+class _Worker:
+    """The caller's side of a worker: its process, the caller's ends of its pipes, its tasks
+    in the order sent (the first is the one it reads), bytes not yet written or read."""
+
+    process: BaseProcess
+    tasks: int
+    rows: int
+    slot: int
+    sent: deque[_Task] = field(default_factory=deque)
+    unwritten: deque[memoryview] = field(default_factory=deque)
+    unread: bytearray = field(default_factory=bytearray)
 
 
 class ExtractorPool:
@@ -203,13 +277,13 @@ class ExtractorPool:
         self.sources = sources
         daemon = multiprocessing.current_process().daemon  # (it may not have children)
         self.workers = max(1, workers) if backlog >= POOL_MIN_PAGES and not daemon else 1
-        # (a spawned worker imports voidx again, a second's start: not worth it for a few
-        # pages)
-        self.in_process = daemon or (self.workers == 1 and backlog < POOL_MIN_PAGES
-                                     and "fork" not in multiprocessing.get_all_start_methods())
+        self.in_process = daemon or not _CAN_FORK
         self.page_timeout = page_timeout
-        self._pool: ProcessPoolExecutor | None = None
-        self._beats: Any = None  # the pool's workers' heartbeats
+        self._workers: list[_Worker | None] = [None] * self.workers  # by slot
+        self._beats: Any = None  # the workers' heartbeats, by slot
+        self._selector: selectors.BaseSelector | None = None
+        self._queue: deque[_Task] = deque()  # tasks no worker has: pages read again first
+        self._next_look = 0.0  # when to look for a stuck worker next
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -219,9 +293,15 @@ class ExtractorPool:
         self.close()
 
     def close(self, wait: bool = True) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool = None
+        """Stop the workers: those with nothing to do leave (with ``wait``, once they have
+        read to the end of their pipe), the others are killed."""
+        for worker in self._workers:
+            if worker is not None:
+                self._drop(worker, kill=not wait or bool(worker.sent))
+        self._queue.clear()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
 
     def read(self, items: Iterable[tuple[T, Page]]) -> Iterator[tuple[list[T], list[Row]]]:
         """Rows for a stream of (tag, page) items, chunk by chunk in the stream's order, each
@@ -234,103 +314,191 @@ class ExtractorPool:
                 yield [tag for tag, _ in chunk], _read([page for _, page in chunk],
                                                        self.sources)
             return
-        numbers = itertools.count()
-        pending: deque[tuple[int, list[tuple[T, Page]], Future[list[Row]]]] = deque()
-        stuck: set[int] = set()  # chunks a worker got stuck in: read page by page in turn
-
-        def again(waiting: Iterable[tuple[int, list[tuple[T, Page]], Future[list[Row]]]]
-                  ) -> deque[tuple[int, list[tuple[T, Page]], Future[list[Row]]]]:
-            return deque((n, c, f if n in stuck else self._submit(n, c)) for n, c, f in waiting)
-
+        ahead = IN_FLIGHT * self.workers
+        pending: deque[_Chunk[T]] = deque()  # chunks not yet given back, in order
+        finished = False
         try:
-            for chunk in itertools.islice(chunks, IN_FLIGHT * self.workers):
-                number = next(numbers)
-                pending.append((number, chunk, self._submit(number, chunk)))
-            while pending:
-                number, chunk, future = pending.popleft()
-                try:
-                    if number in stuck:
-                        raise _Stuck(number)
-                    rows = self._result(future)
-                except (_Stuck, BrokenProcessPool) as exc:
-                    if isinstance(exc, _Stuck) and exc.number not in (number, -1):
-                        # Another chunk is the stuck one: it waits for its turn; the others,
-                        # this one first, are read again by a new pool.
-                        stuck.add(exc.number)
-                        pending = again([(number, chunk, future), *pending])
-                        continue
-                    # A worker died (a crash in a parser, the OOM killer) or is stuck in this
-                    # chunk: read it page by page in a new pool to find the page, then go on.
-                    rows = self._isolate([page for _, page in chunk])
-                    pending = again(pending)
-                for following in itertools.islice(chunks, 1):
-                    number = next(numbers)
-                    pending.append((number, following, self._submit(number, following)))
-                yield [tag for tag, _ in chunk], rows
+            while True:
+                while not finished and len(pending) < ahead:
+                    tagged = next(chunks, None)
+                    if tagged is None:
+                        finished = True
+                        break
+                    pages = [page for _, page in tagged]
+                    pending.append(_Chunk([tag for tag, _ in tagged], pages, [None] * len(pages)))
+                    self._queue.append(_Task(pending[-1], 0, pages))
+                if not pending:
+                    return
+                self._dispatch()
+                if pending[0].waiting:
+                    self._wait()
+                    continue
+                done = pending.popleft()
+                yield done.tags, [row for row in done.rows if row is not None]
         finally:
-            for _, _, future in pending:
-                future.cancel()
-
-    def _submit(self, number: int, chunk: list[tuple[T, Page]]) -> Future[list[Row]]:
-        try:
-            return self._ensure_pool().submit(_read, [page for _, page in chunk], None, number)
-        except BrokenProcessPool as exc:
-            # A worker died since the caller last looked: the chunk fails in its turn like
-            # the chunks in flight, and is read again once the crash has been dealt with.
-            failed: Future[list[Row]] = Future()
-            failed.set_exception(exc)
-            return failed
-
-    def _result(self, future: Future[list[Row]]) -> list[Row]:
-        """``future``'s rows, once done; ``_Stuck`` (the pool's workers killed) when a worker
-        has been reading one page for ``page_timeout`` seconds."""
-        while True:
-            done, _ = wait([future], timeout=min(1.0, self.page_timeout / 4))
-            if done:
-                return future.result()
-            now = time.monotonic()
-            beats = list(self._beats) if self._beats is not None else []
-            late = next((int(beats[i + 1]) for i in range(0, len(beats), 2)
-                         if 0 < beats[i] < now - self.page_timeout), None)
-            if late is not None:
-                self._kill()
-                raise _Stuck(late)
-
-    def _isolate(self, chunk: list[Page]) -> list[Row]:
-        rows = []
-        self.close(wait=False)  # the broken pool
-        for page in chunk:
-            try:
-                rows.extend(self._ensure_pool().submit(_read, [page]).result(
-                    timeout=self.page_timeout))
-            except BrokenProcessPool:
+            if pending:  # the caller stopped early: what the workers still read is dropped
                 self.close(wait=False)
-                logger.bind(url=page[1]).error("the extractor's process died reading {}",
-                                               page[1])
-                rows.append(as_row(Extraction("quarantined", reason=f"{CRASHED}: its "
-                                              "worker process died reading this page")))
-            except TimeoutError:
-                self._kill()
-                logger.bind(url=page[1]).error("reading {} took over {:g} s: stopped",
-                                               page[1], self.page_timeout)
-                rows.append(as_row(Extraction("quarantined", reason=(
-                    f"{TIMED_OUT}: reading this page took over "
-                    f"{self.page_timeout:g} s"))))
-        return rows
 
-    def _kill(self) -> None:
-        """Stop the pool at once, its workers killed wherever they are."""
-        if self._pool is not None:
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.kill()
-            self.close(wait=False)
+    def _dispatch(self) -> None:
+        """Tasks to the workers with the fewest, up to ``IN_FLIGHT`` each."""
+        while self._queue:
+            worker = min((self._worker(slot) for slot in range(self.workers)),
+                         key=lambda w: len(w.sent))
+            if len(worker.sent) >= IN_FLIGHT:
+                return
+            task = self._queue.popleft()
+            message = pickle.dumps(task.pages, pickle.HIGHEST_PROTOCOL)
+            worker.sent.append(task)
+            worker.unwritten.extend((memoryview(_LENGTH.pack(len(message))),
+                                     memoryview(message)))
+            self._write(worker)
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._beats = context.Array("d", 2 * self.workers, lock=False)
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start,
-                initargs=(self.sources, os.getpid(), self._beats, context.Value("i", 0)))
-        return self._pool
+    def _worker(self, slot: int) -> _Worker:
+        """The worker in ``slot``; a new one if it has none, or an idle one that died."""
+        worker = self._workers[slot]
+        if worker is not None and not worker.sent and not worker.process.is_alive():
+            self._drop(worker, kill=False)
+            worker = None
+        if worker is None:
+            worker = self._workers[slot] = self._fork(slot)
+        return worker
+
+    def _fork(self, slot: int) -> _Worker:
+        if self._beats is None:
+            self._beats = multiprocessing.get_context("fork").Array("d", self.workers,
+                                                                   lock=False)
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+        self._beats[slot] = 0.0
+        tasks_in, tasks_out = _pipe()
+        rows_in, rows_out = _pipe()
+        theirs = [tasks_out, rows_in] + [fd for w in self._workers if w is not None
+                                         for fd in (w.tasks, w.rows)]
+        process = multiprocessing.get_context("fork").Process(
+            target=_serve, name=f"voidx-extract-{slot}", daemon=True,
+            args=(tasks_in, rows_out, theirs, self.sources, os.getpid(), self._beats, slot))
+        try:
+            process.start()
+        finally:
+            os.close(tasks_in)
+            os.close(rows_out)
+        os.set_blocking(tasks_out, False)
+        os.set_blocking(rows_in, False)
+        worker = _Worker(process, tasks_out, rows_in, slot)
+        self._selector.register(rows_in, selectors.EVENT_READ, worker)
+        return worker
+
+    def _write(self, worker: _Worker) -> None:
+        """What the worker's pipe takes of its unwritten tasks, now; the rest when it can."""
+        assert self._selector is not None
+        waiting = worker.tasks in self._selector.get_map()  # (for the pipe to take more)
+        try:
+            while worker.unwritten:
+                view = worker.unwritten[0]
+                written = os.write(worker.tasks, view)
+                if written < len(view):
+                    worker.unwritten[0] = view[written:]
+                    break
+                worker.unwritten.popleft()
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:  # it died: its rows pipe tells the same, and is read
+            worker.unwritten.clear()
+        if worker.unwritten and not waiting:
+            self._selector.register(worker.tasks, selectors.EVENT_WRITE, worker)
+        elif waiting and not worker.unwritten:
+            self._selector.unregister(worker.tasks)
+
+    def _wait(self) -> None:
+        """Until a worker's pipe can be written or read, or it is time to look for a stuck
+        worker; then what there is to do."""
+        assert self._selector is not None
+        look = min(1.0, self.page_timeout / 4)
+        for key, events in self._selector.select(max(0.0, self._next_look - time.monotonic())):
+            worker = key.data
+            if self._workers[worker.slot] is not worker:
+                continue  # (dropped while handling an earlier event)
+            if events & selectors.EVENT_WRITE and key.fd == worker.tasks:
+                self._write(worker)
+            elif events & selectors.EVENT_READ and key.fd == worker.rows:
+                self._receive(worker)
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + look
+            for worker in list(self._workers):
+                began = self._beats[worker.slot] if worker is not None else 0.0
+                if worker is not None and 0 < began < now - self.page_timeout:
+                    self._kill(worker)
+                    self._lost(worker, stuck=True)
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            data = os.read(worker.rows, PIPE_BYTES)
+        except BlockingIOError:
+            return
+        if not data:  # the worker died
+            self._lost(worker, stuck=False)
+            return
+        unread = worker.unread
+        unread += data
+        while len(unread) >= _LENGTH.size:
+            end = _LENGTH.size + _LENGTH.unpack_from(unread)[0]
+            if len(unread) < end:
+                break
+            rows = pickle.loads(unread[_LENGTH.size:end])
+            del unread[:end]
+            self._answer(worker.sent.popleft(), rows)
+
+    @staticmethod
+    def _answer(task: _Task, rows: list[Row]) -> None:
+        task.chunk.rows[task.start:task.start + len(rows)] = rows
+        task.chunk.waiting -= 1
+
+    def _lost(self, worker: _Worker, *, stuck: bool) -> None:
+        """The worker died, or got stuck and was killed: the task it read is read again
+        page by page (a page read alone is quarantined), the others go to other workers."""
+        self._drop(worker, kill=True)
+        if not worker.sent:
+            return
+        task, *others = worker.sent
+        if task.alone or len(task.pages) == 1:
+            url = task.pages[0][1]
+            if stuck:
+                logger.bind(url=url).error("reading {} took over {:g} s: stopped", url,
+                                           self.page_timeout)
+                reason = f"{TIMED_OUT}: reading this page took over {self.page_timeout:g} s"
+            else:
+                logger.bind(url=url).error("the extractor's process died reading {}", url)
+                reason = f"{CRASHED}: its worker process died reading this page"
+            self._answer(task, [as_row(Extraction("quarantined", reason=reason))])
+            again = others
+        else:
+            logger.warning("an extractor worker {} reading {} pages: reading them one by one",
+                           "got stuck" if stuck else "died", len(task.pages))
+            task.chunk.waiting += len(task.pages) - 1
+            again = [_Task(task.chunk, task.start + n, [page], alone=True)
+                     for n, page in enumerate(task.pages)] + others
+        self._queue.extendleft(reversed(again))
+
+    def _kill(self, worker: _Worker) -> None:
+        """Stop a stuck worker at once."""
+        worker.process.kill()
+
+    def _drop(self, worker: _Worker, *, kill: bool) -> None:
+        """Let go of the worker, its slot then empty: killed, or its pipe closed for it to
+        leave once it has read to the end."""
+        if self._selector is not None:
+            for fd in (worker.tasks, worker.rows):
+                if fd in self._selector.get_map():
+                    self._selector.unregister(fd)
+        os.close(worker.tasks)
+        os.close(worker.rows)
+        if kill:
+            worker.process.kill()
+        worker.process.join(None if kill else 5.0)
+        if worker.process.exitcode is None:
+            worker.process.kill()
+            worker.process.join()
+        if self._workers[worker.slot] is worker:
+            self._workers[worker.slot] = None
+            self._beats[worker.slot] = 0.0
