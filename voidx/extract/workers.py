@@ -73,6 +73,10 @@ T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _LENGTH = struct.Struct("<Q")  # before each message on a pipe: its pickle's length
+# A chunk on its way to a worker: its pages without their bodies (each body's length in its
+# place, -1 for none) as a pickle, then the bodies as they are: the caller copies no body.
+
+_IOV_MAX = 1024  # buffers one writev takes (POSIX: at least 16; Linux: 1024)
 
 _sources: dict[str, SourceConfig] = {}
 _in_worker = False
@@ -187,7 +191,10 @@ def _serve(tasks: int, rows: int, theirs: list[int], sources: dict[str, SourceCo
     _start(sources, parent, beats, slot)
     with open(tasks, "rb", buffering=PIPE_BYTES) as incoming:
         while len(head := incoming.read(_LENGTH.size)) == _LENGTH.size:
-            pages = pickle.loads(incoming.read(_LENGTH.unpack(head)[0]))
+            pages: list[Page] = [
+                (incoming.read(size) if size >= 0 else None, url, name, charset)
+                for size, url, name, charset in pickle.loads(
+                    incoming.read(_LENGTH.unpack(head)[0]))]
             message = pickle.dumps(_read(pages), pickle.HIGHEST_PROTOCOL)
             _write_all(rows, _LENGTH.pack(len(message)) + message)
 
@@ -284,6 +291,7 @@ class ExtractorPool:
         self._selector: selectors.BaseSelector | None = None
         self._queue: deque[_Task] = deque()  # tasks no worker has: pages read again first
         self._next_look = 0.0  # when to look for a stuck worker next
+        self._buffer = bytearray(PIPE_BYTES)  # what a worker's rows pipe holds is read into
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -347,10 +355,13 @@ class ExtractorPool:
             if len(worker.sent) >= IN_FLIGHT:
                 return
             task = self._queue.popleft()
-            message = pickle.dumps(task.pages, pickle.HIGHEST_PROTOCOL)
+            message = pickle.dumps([(len(body) if body is not None else -1, url, name, charset)
+                                    for body, url, name, charset in task.pages],
+                                   pickle.HIGHEST_PROTOCOL)
             worker.sent.append(task)
             worker.unwritten.extend((memoryview(_LENGTH.pack(len(message))),
                                      memoryview(message)))
+            worker.unwritten.extend(memoryview(body) for body, _, _, _ in task.pages if body)
             self._write(worker)
 
     def _worker(self, slot: int) -> _Worker:
@@ -392,14 +403,15 @@ class ExtractorPool:
         """What the worker's pipe takes of its unwritten tasks, now; the rest when it can."""
         assert self._selector is not None
         waiting = worker.tasks in self._selector.get_map()  # (for the pipe to take more)
+        unwritten = worker.unwritten
         try:
-            while worker.unwritten:
-                view = worker.unwritten[0]
-                written = os.write(worker.tasks, view)
-                if written < len(view):
-                    worker.unwritten[0] = view[written:]
+            while unwritten:
+                written = os.writev(worker.tasks, list(itertools.islice(unwritten, _IOV_MAX)))
+                while unwritten and written >= len(unwritten[0]):
+                    written -= len(unwritten.popleft())
+                if written:  # (the pipe took part of a view: it is full)
+                    unwritten[0] = unwritten[0][written:]
                     break
-                worker.unwritten.popleft()
         except BlockingIOError:
             pass
         except BrokenPipeError:  # it died: its rows pipe tells the same, and is read
@@ -432,20 +444,21 @@ class ExtractorPool:
                     self._lost(worker, stuck=True)
 
     def _receive(self, worker: _Worker) -> None:
+        buffer = self._buffer  # (read into again and again: a fresh 1 MB each time costs)
         try:
-            data = os.read(worker.rows, PIPE_BYTES)
+            size = os.readv(worker.rows, [buffer])
         except BlockingIOError:
             return
-        if not data:  # the worker died
+        if not size:  # the worker died
             self._lost(worker, stuck=False)
             return
         unread = worker.unread
-        unread += data
+        unread += memoryview(buffer)[:size]
         while len(unread) >= _LENGTH.size:
             end = _LENGTH.size + _LENGTH.unpack_from(unread)[0]
             if len(unread) < end:
                 break
-            rows = pickle.loads(unread[_LENGTH.size:end])
+            rows = pickle.loads(memoryview(unread)[_LENGTH.size:end])
             del unread[:end]
             self._answer(worker.sent.popleft(), rows)
 
