@@ -390,6 +390,59 @@ def test_a_step_goes_over_a_bounded_amount_of_html_at_once() -> None:
     assert [r.status for r in results] == ["no_product"] * len(sizes)  # type: ignore[union-attr]
 
 
+def test_idle_workers_leave_when_told_even_with_another_pool_forked_since() -> None:
+    """The workers of a pool closed while another pool's workers live (which inherited its
+    pipes) leave by themselves, at once; text bodies are read as in this process."""
+    html = page("InStock", "In stock")
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html.encode(), f"https://shop.example/p/{n}", None, None) for n in range(100)]
+    first, second = ExtractorPool({}, 2, backlog=POOL_MIN_PAGES), \
+        ExtractorPool({}, 2, backlog=POOL_MIN_PAGES)
+    with first, second:
+        rows = [row for _, chunk in first.read((None, p) for p in pages) for row in chunk]
+        text = [(None, (html, "https://shop.example/p/text", None, None))]  # (a str body)
+        read = [row for _, chunk in second.read(text) for row in chunk]
+        processes = [w.process for w in first._workers if w is not None]
+        first.close()
+        assert [p.exitcode for p in processes] == [0, 0]  # left, not killed after a wait
+    assert [row[0] for row in rows] == ["ok"] * 100
+    assert read == workers._read([(html.encode(), "https://shop.example/p/text", None, None)])
+
+
+def test_one_read_at_a_time_and_none_after_close() -> None:
+    html = page("InStock", "In stock").encode()
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html, f"https://shop.example/p/{n}", None, None) for n in range(300)]
+    with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES) as pool:
+        reading = pool.read((None, p) for p in pages)
+        assert len(next(reading)[1]) == 50
+        with pytest.raises(RuntimeError, match="another read"):
+            next(pool.read((None, p) for p in pages))
+        pool.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            next(reading)
+        rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
+    assert [row[0] for row in rows] == ["ok"] * 300
+
+
+def test_a_worker_that_cannot_be_forked_leaves_no_pipe_open(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing.context
+    import os
+
+    def refused(self: Any) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refused)
+    html = page("InStock", "In stock").encode()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES) as pool, \
+                pytest.raises(BlockingIOError):
+            list(pool.read([(None, (html, "https://shop.example/p/1", None, None))]))
+    assert len(os.listdir("/proc/self/fd")) <= before + 2  # (the heartbeats' shared memory)
+
+
 def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import os

@@ -73,6 +73,7 @@ T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 
 _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _LENGTH = struct.Struct("<Q")  # before each message on a pipe: its pickle's length
+_STOP = _LENGTH.pack(2**64 - 1)  # instead of a chunk: the worker leaves
 # A chunk on its way to a worker: its pages without their bodies (each body's length in its
 # place, -1 for none) as a pickle, then the bodies as they are: the caller copies no body.
 
@@ -190,7 +191,7 @@ def _serve(tasks: int, rows: int, theirs: list[int], sources: dict[str, SourceCo
         os.close(fd)
     _start(sources, parent, beats, slot)
     with open(tasks, "rb", buffering=PIPE_BYTES) as incoming:
-        while len(head := incoming.read(_LENGTH.size)) == _LENGTH.size:
+        while len(head := incoming.read(_LENGTH.size)) == _LENGTH.size and head != _STOP:
             pages: list[Page] = [
                 (incoming.read(size) if size >= 0 else None, url, name, charset)
                 for size, url, name, charset in pickle.loads(
@@ -220,12 +221,12 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None)
     def beat(spent: float) -> None:  # the page has been read for ``spent`` seconds
         beats[_slot] = time.monotonic() - spent
 
-    rows = [as_row(result) for result in read_pages(
-        [(body, url, known.get(name) if name else None, charset)
-         for body, url, name, charset in pages], beat if beats is not None else None)]
-    if beats is not None:
+    results = read_pages([(body, url, known.get(name) if name else None, charset)
+                          for body, url, name, charset in pages],
+                         beat if beats is not None else None)
+    if beats is not None:  # (the pages are read: making their rows is no page's time)
         beats[_slot] = 0.0
-    return rows
+    return [as_row(result) for result in results]
 
 
 def _pipe() -> tuple[int, int]:
@@ -291,6 +292,7 @@ class ExtractorPool:
         self._selector: selectors.BaseSelector | None = None
         self._queue: deque[_Task] = deque()  # tasks no worker has: pages read again first
         self._next_look = 0.0  # when to look for a stuck worker next
+        self._reading: object | None = None  # the read under way (one at a time)
         self._buffer = bytearray(PIPE_BYTES)  # what a worker's rows pipe holds is read into
 
     def __enter__(self) -> ExtractorPool:
@@ -301,9 +303,10 @@ class ExtractorPool:
         self.close()
 
     def close(self, wait: bool = True) -> None:
-        """Stop the workers: those with nothing to do leave (with ``wait``, once they have
-        read to the end of their pipe), the others are killed."""
-        for worker in self._workers:
+        """Stop the workers: with ``wait``, those with nothing to do leave; the others are
+        killed. A read still under way ends (``RuntimeError``)."""
+        self._reading = None
+        for worker in list(self._workers):
             if worker is not None:
                 self._drop(worker, kill=not wait or bool(worker.sent))
         self._queue.clear()
@@ -322,11 +325,16 @@ class ExtractorPool:
                 yield [tag for tag, _ in chunk], _read([page for _, page in chunk],
                                                        self.sources)
             return
+        if self._reading is not None:
+            raise RuntimeError("ExtractorPool.read: another read of this pool is under way")
+        reading = self._reading = object()
         ahead = IN_FLIGHT * self.workers
         pending: deque[_Chunk[T]] = deque()  # chunks not yet given back, in order
         finished = False
         try:
             while True:
+                if self._reading is not reading:
+                    raise RuntimeError("ExtractorPool.read: the pool was closed")
                 while not finished and len(pending) < ahead:
                     tagged = next(chunks, None)
                     if tagged is None:
@@ -344,8 +352,10 @@ class ExtractorPool:
                 done = pending.popleft()
                 yield done.tags, [row for row in done.rows if row is not None]
         finally:
-            if pending:  # the caller stopped early: what the workers still read is dropped
-                self.close(wait=False)
+            if self._reading is reading:
+                if pending:  # the caller stopped early: what the workers still read goes
+                    self.close(wait=False)
+                self._reading = None
 
     def _dispatch(self) -> None:
         """Tasks to the workers with the fewest, up to ``IN_FLIGHT`` each."""
@@ -355,6 +365,9 @@ class ExtractorPool:
             if len(worker.sent) >= IN_FLIGHT:
                 return
             task = self._queue.popleft()
+            task.pages = [(body.encode("utf-8", "surrogatepass"), url, name, "utf-8")
+                          if isinstance(body, str) else (body, url, name, charset)
+                          for body, url, name, charset in task.pages]  # (text: as UTF-8)
             message = pickle.dumps([(len(body) if body is not None else -1, url, name, charset)
                                     for body, url, name, charset in task.pages],
                                    pickle.HIGHEST_PROTOCOL)
@@ -390,6 +403,10 @@ class ExtractorPool:
             args=(tasks_in, rows_out, theirs, self.sources, os.getpid(), self._beats, slot))
         try:
             process.start()
+        except BaseException:
+            os.close(tasks_out)
+            os.close(rows_in)
+            raise
         finally:
             os.close(tasks_in)
             os.close(rows_out)
@@ -440,6 +457,9 @@ class ExtractorPool:
             for worker in list(self._workers):
                 began = self._beats[worker.slot] if worker is not None else 0.0
                 if worker is not None and 0 < began < now - self.page_timeout:
+                    if worker.process.exitcode is not None:  # (dead: its pipe says so next)
+                        self._lost(worker, stuck=False)
+                        continue
                     self._kill(worker)
                     self._lost(worker, stuck=True)
 
@@ -498,12 +518,20 @@ class ExtractorPool:
         worker.process.kill()
 
     def _drop(self, worker: _Worker, *, kill: bool) -> None:
-        """Let go of the worker, its slot then empty: killed, or its pipe closed for it to
-        leave once it has read to the end."""
+        """Let go of the worker, its slot then empty: killed, or told to leave (it has
+        nothing to read: the message goes into its empty pipe at once)."""
+        if self._workers[worker.slot] is not worker:
+            return  # (dropped already)
+        self._workers[worker.slot] = None
+        self._beats[worker.slot] = 0.0
         if self._selector is not None:
             for fd in (worker.tasks, worker.rows):
                 if fd in self._selector.get_map():
                     self._selector.unregister(fd)
+        if not kill:
+            # (not only its pipe closed: a process forked since holds the pipe open too)
+            with contextlib.suppress(OSError):
+                os.write(worker.tasks, _STOP)
         os.close(worker.tasks)
         os.close(worker.rows)
         if kill:
@@ -512,6 +540,3 @@ class ExtractorPool:
         if worker.process.exitcode is None:
             worker.process.kill()
             worker.process.join()
-        if self._workers[worker.slot] is worker:
-            self._workers[worker.slot] = None
-            self._beats[worker.slot] = 0.0
