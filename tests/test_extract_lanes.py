@@ -464,6 +464,33 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
     assert json.loads(rows[131][2] or "{}")["url"] == "https://shop.example/p/131"
 
 
+def test_a_worker_that_died_while_the_caller_stored_is_a_crash_not_a_timeout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker crashes on a page while the caller stores an earlier chunk for longer than
+    ``page_timeout``: its heartbeat is stale by then, but the page crashed it."""
+    import os
+    import time
+
+    def fragile(url: str) -> None:
+        if url.endswith("/crash"):
+            os._exit(9)
+
+    before_each_page(monkeypatch, fragile)
+    html = page("InStock", "In stock").encode()
+    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
+        (html, f"https://shop.example/p/{n}", None, None) for n in range(101)]
+    pages[100] = (html, "https://shop.example/p/crash", None, None)  # a chunk of its own
+    rows = []
+    with ExtractorPool({}, 1, backlog=len(pages), page_timeout=0.5) as pool:
+        for _, chunk in pool.read((None, p) for p in pages):
+            rows.extend(chunk)
+            if len(rows) == 50:
+                time.sleep(1.5)  # (storing, slowly: the worker reads on and dies)
+    assert len(rows) == 101 and [row[0] for row in rows[:100]] == ["ok"] * 100
+    assert rows[100][0] == "quarantined" and (rows[100][4] or "").startswith(
+        "extractor crashed")
+
+
 def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A page the extractor never finishes (a parser looping in C code, where no signal
