@@ -82,6 +82,19 @@ def test_scan_keeps_offsets_when_lower_casing_would_not() -> None:
     assert page.canonical == "/İ"
 
 
+def test_the_text_shown_up_to_other_products_ends_where_they_begin() -> None:
+    """Cut where other products begin, the original text too: "İ" lower-cases to two
+    characters, which must not move the cut."""
+    html = ('<body><p>SKU İİ-100 İstanbul İzmir</p><div class="related-products">'
+            '<p>Other: $5</p></div></body>')
+    page = scan(html)
+    at = page.shown_at("sku")
+    for original in (False, True):
+        shown = page.shown_around(at, 0, 3000, extractor._OTHER_PRODUCTS, original=original)
+        expected = "SKU İİ-100 İstanbul İzmir</p>"
+        assert shown == (expected if original else page.lower[at:at + len(expected)])
+
+
 def test_shown_at_skips_scripts_styles_and_comments() -> None:
     page = scan('<head><meta content="19.99"></head><body><script>var p = "19.99";</script>'
                 '<!-- 19.99 --><style>.x{content:"19.99"}</style><p>Now 19.99</p></body>')

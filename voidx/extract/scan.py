@@ -133,8 +133,9 @@ class PageScan:
         see (hidden parts skipped and not counted), the part after ``at`` ending where the
         pattern ``stop`` first matches it; lower-cased unless ``original``."""
         tail = self._collect(at, after, forward=True, original=original)
-        if stop is not None:
-            cut = stop.start_in(tail if not original else lower(tail))
+        if stop is not None:  # (found where the lower-cased copy keeps the text's offsets)
+            cut = stop.start_in(self._collect(at, after, forward=True, original=False)
+                                if original else tail)
             tail = tail[:cut] if cut >= 0 else tail
         return self._collect(at, before, forward=False, original=original) + tail
 
