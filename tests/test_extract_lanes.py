@@ -6,6 +6,7 @@ something else than its data."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from voidx.demo import Catalog, ShopSite
 from voidx.extract import extractor, workers
 from voidx.extract.extractor import extract_page
 from voidx.extract.scan import scan
-from voidx.extract.workers import POOL_MIN_PAGES, ExtractorPool
+from voidx.extract.workers import POOL_MIN_PAGES, ExtractorPool, Page
 from voidx.pipeline import DEMO_SELECTORS
 
 URL = "https://shop.example/p/kettle"
@@ -114,6 +115,19 @@ def page(availability: str, shown: str, extra: str = "") -> str:
             f'</button></div>{extra}</body></html>')
 
 
+def in_stock_pages(count: int, odd: dict[int, str] | None = None) -> list[Page]:
+    """``count`` pages of a product in stock, https://shop.example/p/<n>, or, for the numbers
+    in ``odd``, the URL ending in their word there (for a page to crash or hang its worker)."""
+    html = page("InStock", "In stock").encode()
+    return [(html, f"https://shop.example/p/{(odd or {}).get(n, n)}", None, None)
+            for n in range(count)]
+
+
+def crash_on_crash(url: str) -> None:
+    if url.endswith("/crash"):
+        os._exit(9)  # as a segfault in a parser or the OOM killer would end it
+
+
 @pytest.fixture
 def no_dom(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each DOM built by the extractor."""
@@ -184,8 +198,6 @@ def test_rules_for_missing_fields_need_the_dom(no_dom: list[str]) -> None:
 
 # -- the worker pool -------------------------------------------------------------------------
 def test_pool_reads_what_one_process_reads() -> None:
-    import os
-
     catalog = Catalog(n_products=POOL_MIN_PAGES + 40, seed=3)
     site = ShopSite(catalog, day=2)
     pages: list[tuple[bytes | None, str, str | None, str | None]] = []
@@ -309,8 +321,6 @@ def test_a_worker_dying_between_two_reads_is_replaced_and_nothing_read_twice(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that dies while it has nothing to read (between two batches the caller
     stores) is found dead before it is given a chunk: a new one reads it, whole."""
-    import os
-
     alone: list[int] = []
     lost = workers.ExtractorPool._lost
 
@@ -319,9 +329,7 @@ def test_a_worker_dying_between_two_reads_is_replaced_and_nothing_read_twice(
         lost(self, worker, stuck=stuck)
 
     monkeypatch.setattr(workers.ExtractorPool, "_lost", counted)
-    html = page("InStock", "In stock").encode()
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
+    pages = in_stock_pages(POOL_MIN_PAGES)
     with ExtractorPool({}, 2, backlog=len(pages)) as pool:
         first = [row for _, chunk in pool.read((None, p) for p in pages[:100]) for row in chunk]
         dead = pool._workers[0]
@@ -407,8 +415,7 @@ def test_idle_workers_leave_when_told_even_with_another_pool_forked_since() -> N
     """The workers of a pool closed while another pool's workers live (which inherited its
     pipes) leave by themselves, at once; text bodies are read as in this process."""
     html = page("InStock", "In stock")
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html.encode(), f"https://shop.example/p/{n}", None, None) for n in range(100)]
+    pages = in_stock_pages(100)
     first, second = ExtractorPool({}, 2, backlog=POOL_MIN_PAGES), \
         ExtractorPool({}, 2, backlog=POOL_MIN_PAGES)
     with first, second:
@@ -423,9 +430,7 @@ def test_idle_workers_leave_when_told_even_with_another_pool_forked_since() -> N
 
 
 def test_one_read_at_a_time_and_none_after_close() -> None:
-    html = page("InStock", "In stock").encode()
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html, f"https://shop.example/p/{n}", None, None) for n in range(300)]
+    pages = in_stock_pages(300)
     with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES) as pool:
         reading = pool.read((None, p) for p in pages)
         assert len(next(reading)[1]) == 50
@@ -441,8 +446,6 @@ def test_one_read_at_a_time_and_none_after_close() -> None:
 def test_a_worker_that_cannot_be_forked_leaves_no_pipe_open(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing.context
-    import os
-
     def refused(self: Any) -> None:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
@@ -458,17 +461,8 @@ def test_a_worker_that_cannot_be_forked_leaves_no_pipe_open(
 
 def test_a_page_that_kills_its_worker_is_quarantined_and_the_rest_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    def fragile(url: str) -> None:
-        if url.endswith("/crash"):
-            os._exit(9)  # as a segfault in a parser or the OOM killer would end it
-
-    before_each_page(monkeypatch, fragile)
-    html = page("InStock", "In stock").encode()
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
-    pages[130] = (html, "https://shop.example/p/crash", None, None)
+    before_each_page(monkeypatch, crash_on_crash)
+    pages = in_stock_pages(POOL_MIN_PAGES, {130: "crash"})
     with ExtractorPool({}, 2, backlog=len(pages)) as pool:
         rows = [row for _, chunk in pool.read((None, page) for page in pages) for row in chunk]
     assert len(rows) == len(pages)
@@ -481,18 +475,10 @@ def test_a_worker_that_died_while_the_caller_stored_is_a_crash_not_a_timeout(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker crashes on a page while the caller stores an earlier chunk for longer than
     ``page_timeout``: its heartbeat is stale by then, but the page crashed it."""
-    import os
     import time
 
-    def fragile(url: str) -> None:
-        if url.endswith("/crash"):
-            os._exit(9)
-
-    before_each_page(monkeypatch, fragile)
-    html = page("InStock", "In stock").encode()
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html, f"https://shop.example/p/{n}", None, None) for n in range(101)]
-    pages[100] = (html, "https://shop.example/p/crash", None, None)  # a chunk of its own
+    before_each_page(monkeypatch, crash_on_crash)
+    pages = in_stock_pages(101, {100: "crash"})  # (the crash a chunk of its own)
     rows = []
     with ExtractorPool({}, 1, backlog=len(pages), page_timeout=0.5) as pool:
         for _, chunk in pool.read((None, p) for p in pages):
@@ -516,10 +502,7 @@ def test_a_page_that_hangs_its_worker_is_quarantined_and_the_rest_read(
             time.sleep(3600)
 
     before_each_page(monkeypatch, hanging)
-    html = page("InStock", "In stock").encode()
-    pages: list[tuple[bytes | None, str, str | None, str | None]] = [
-        (html, f"https://shop.example/p/{n}", None, None) for n in range(POOL_MIN_PAGES)]
-    pages[130] = (html, "https://shop.example/p/hang", None, None)
+    pages = in_stock_pages(POOL_MIN_PAGES, {130: "hang"})
     with ExtractorPool({}, 2, backlog=len(pages), page_timeout=2.0) as pool:
         rows = [row for _, chunk in pool.read((None, page) for page in pages) for row in chunk]
     assert len(rows) == len(pages)
@@ -574,8 +557,7 @@ def test_slow_pages_that_progress_are_not_taken_for_a_stuck_worker(
     kills: list[int] = []
     before_each_page(monkeypatch, slow)
     monkeypatch.setattr(workers.ExtractorPool, "_kill", lambda self, worker: kills.append(1))
-    html = page("InStock", "In stock").encode()
-    pages = [(html, f"https://shop.example/p/{n}", None, None) for n in range(100)]
+    pages = in_stock_pages(100)
     with ExtractorPool({}, 2, backlog=POOL_MIN_PAGES, page_timeout=0.5) as pool:
         rows = [row for _, chunk in pool.read((None, p) for p in pages) for row in chunk]
     assert [row[0] for row in rows] == ["ok"] * 100  # two chunks of 1.5 s each

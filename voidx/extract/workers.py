@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from loguru import logger
 from pydantic_core import to_json
@@ -74,9 +74,6 @@ T = TypeVar("T")  # what the caller tags its pages with (kept in its process)
 _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _LENGTH = struct.Struct("<Q")  # before each message on a pipe: its pickle's length
 _STOP = _LENGTH.pack(2**64 - 1)  # instead of a chunk: the worker leaves
-# A chunk on its way to a worker: its pages without their bodies (each body's length in its
-# place, -1 for none) as a pickle, then the bodies as they are: the caller copies no body.
-
 _IOV_MAX = 1024  # buffers one writev takes (POSIX: at least 16; Linux: 1024)
 
 _sources: dict[str, SourceConfig] = {}
@@ -184,7 +181,9 @@ def _die_with(parent: int) -> None:
 def _serve(tasks: int, rows: int, theirs: list[int], sources: dict[str, SourceConfig],
            parent: int, beats: Any, slot: int) -> None:
     """A worker's life: each chunk of pages from the pipe ``tasks``, its rows to the pipe
-    ``rows``, until the caller closes ``tasks``. ``theirs``: the caller's ends of the pool's
+    ``rows``, until the caller says stop or closes ``tasks``. A chunk comes as its pages
+    without their bodies (each body's length in its place, -1 for none) pickled, then the
+    bodies as they are: the caller copies no body. ``theirs``: the caller's ends of the pool's
     pipes, this worker's and the others' (closed here: a worker holding another's chunk pipe
     open would keep that one from seeing the caller close it)."""
     for fd in theirs:
@@ -229,6 +228,13 @@ def _read(pages: Sequence[Page], sources: dict[str, SourceConfig] | None = None)
     return [as_row(result) for result in results]
 
 
+def _bytes(page: Page) -> Page:
+    """The page with a text body as UTF-8 (bodies go down the pipe as bytes)."""
+    body, url, name, _ = page
+    return (body.encode("utf-8", "surrogatepass"), url, name, "utf-8") \
+        if isinstance(body, str) else page
+
+
 def _pipe() -> tuple[int, int]:
     read_end, write_end = os.pipe()
     if sys.platform == "linux":
@@ -245,7 +251,6 @@ class _Chunk(Generic[T]):
     answered (one, or one per page once it is read page by page)."""
 
     tags: list[T]
-    pages: list[Page]
     rows: list[Row | None]
     waiting: int = 1
 
@@ -293,7 +298,7 @@ class ExtractorPool:
         self._queue: deque[_Task] = deque()  # tasks no worker has: pages read again first
         self._next_look = 0.0  # when to look for a stuck worker next
         self._reading: object | None = None  # the read under way (one at a time)
-        self._buffer = bytearray(PIPE_BYTES)  # what a worker's rows pipe holds is read into
+        self._buffer = bytearray()  # what a worker's rows pipe holds is read into (1 MB)
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -340,17 +345,16 @@ class ExtractorPool:
                     if tagged is None:
                         finished = True
                         break
-                    pages = [page for _, page in tagged]
-                    pending.append(_Chunk([tag for tag, _ in tagged], pages, [None] * len(pages)))
-                    self._queue.append(_Task(pending[-1], 0, pages))
+                    pending.append(_Chunk([tag for tag, _ in tagged], [None] * len(tagged)))
+                    self._queue.append(_Task(pending[-1], 0, [_bytes(p) for _, p in tagged]))
                 if not pending:
                     return
                 self._dispatch()
                 if pending[0].waiting:
                     self._wait()
                     continue
-                done = pending.popleft()
-                yield done.tags, [row for row in done.rows if row is not None]
+                done = pending.popleft()  # (every row answered)
+                yield done.tags, cast(list[Row], done.rows)
         finally:
             if self._reading is reading:
                 if pending:  # the caller stopped early: what the workers still read goes
@@ -365,9 +369,6 @@ class ExtractorPool:
             if len(worker.sent) >= IN_FLIGHT:
                 return
             task = self._queue.popleft()
-            task.pages = [(body.encode("utf-8", "surrogatepass"), url, name, "utf-8")
-                          if isinstance(body, str) else (body, url, name, charset)
-                          for body, url, name, charset in task.pages]  # (text: as UTF-8)
             message = pickle.dumps([(len(body) if body is not None else -1, url, name, charset)
                                     for body, url, name, charset in task.pages],
                                    pickle.HIGHEST_PROTOCOL)
@@ -388,9 +389,11 @@ class ExtractorPool:
         return worker
 
     def _fork(self, slot: int) -> _Worker:
+        context = multiprocessing.get_context("fork")
         if self._beats is None:
-            self._beats = multiprocessing.get_context("fork").Array("d", self.workers,
-                                                                   lock=False)
+            self._beats = context.Array("d", self.workers, lock=False)
+        if not self._buffer:
+            self._buffer = bytearray(PIPE_BYTES)
         if self._selector is None:
             self._selector = selectors.DefaultSelector()
         self._beats[slot] = 0.0
@@ -398,7 +401,7 @@ class ExtractorPool:
         rows_in, rows_out = _pipe()
         theirs = [tasks_out, rows_in] + [fd for w in self._workers if w is not None
                                          for fd in (w.tasks, w.rows)]
-        process = multiprocessing.get_context("fork").Process(
+        process = context.Process(
             target=_serve, name=f"voidx-extract-{slot}", daemon=True,
             args=(tasks_in, rows_out, theirs, self.sources, os.getpid(), self._beats, slot))
         try:
@@ -432,10 +435,10 @@ class ExtractorPool:
         except BlockingIOError:
             pass
         except BrokenPipeError:  # it died: its rows pipe tells the same, and is read
-            worker.unwritten.clear()
-        if worker.unwritten and not waiting:
+            unwritten.clear()
+        if unwritten and not waiting:
             self._selector.register(worker.tasks, selectors.EVENT_WRITE, worker)
-        elif waiting and not worker.unwritten:
+        elif waiting and not unwritten:
             self._selector.unregister(worker.tasks)
 
     def _wait(self) -> None:
@@ -454,9 +457,8 @@ class ExtractorPool:
         now = time.monotonic()
         if now >= self._next_look:
             self._next_look = now + look
-            for worker in list(self._workers):
-                began = self._beats[worker.slot] if worker is not None else 0.0
-                if worker is not None and 0 < began < now - self.page_timeout:
+            for worker in [w for w in self._workers if w is not None]:
+                if 0 < self._beats[worker.slot] < now - self.page_timeout:
                     if worker.process.exitcode is not None:  # (dead: its pipe says so next)
                         self._lost(worker, stuck=False)
                         continue
