@@ -9,9 +9,9 @@ than the objects they describe.
 Workers are forked from the caller (no interpreter start, nothing imported again; they never
 touch the caller's database connection and leave through ``os._exit``). Each has a pipe for
 its chunks and one for its rows, and the caller's one thread keeps both moving without ever
-waiting on one of them: no threads of its own beside the workers (a ``concurrent.futures``
-pool's feeder and manager threads took about a tenth of the two cores' time from the
-workers). As each worker reads its own chunks in the order it got them, the caller knows
+waiting on one of them, and no threads of its own (a ``concurrent.futures`` pool, with its
+feeder and manager threads, took about a tenth of the two cores' time from the workers; this
+one about half as much). As each worker reads its own chunks in the order it got them, the caller knows
 which chunk a worker was reading when it died or got stuck: that chunk alone is read again,
 page by page, to find and quarantine the page; the worker is replaced and the chunks it had
 not begun go to the others.
